@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs every build, test and benchmark dependency of Ritma from Debian's packages, then
+# builds (the `default` CMake preset into build/). Idempotent and non-interactive: when every
+# package is present it installs nothing; otherwise it runs `apt-get update` and installs what
+# is missing. Needs root (or sudo) only to install.
+#
+#   scripts/setup.sh               install what is missing, then build
+#   scripts/setup.sh --deps-only   install what is missing, do not build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=1
+case "${1:-}" in
+  --deps-only) build=0 ;;
+  "") ;;
+  -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+  *) echo "setup: unknown option $1 (try --help)" >&2; exit 2 ;;
+esac
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config clang llvm libclang-rt-14-dev clang-format
+  # crypto, compression, storage
+  libssl-dev libsodium-dev librust-blake3-dev libzstd-dev libsqlite3-dev
+  # eBPF and sandboxing
+  libbpf-dev bpftool libelf-dev zlib1g-dev libseccomp-dev
+  # encoding, CLI, HTTP
+  nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
+  # tests and benchmarks (independent implementations we check against)
+  libgtest-dev libgmock-dev libbenchmark-dev b3sum python3 python3-nacl coreutils hyperfine
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+install_missing() {
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO=(sudo); else
+    echo "setup: missing packages: ${missing[*]}" >&2
+    echo "setup: run as root (or install sudo) so they can be installed" >&2
+    exit 1
+  fi
+fi
+echo "setup: installing ${#missing[@]} missing package(s): ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -q
+"${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "setup: packages installed"
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} Debian packages present"
+else
+  install_missing
+fi
+
+if [ $build = 1 ]; then
+  cmake --preset default >/dev/null
+  cmake --build --preset default
+fi

@@ -1,0 +1,17 @@
+// The subcommands of `ritma` and `requiem`. Each register_* adds one subcommand (with its
+// options, help text and callback) to a CLI11 app. A callback prints its result to stdout,
+// its diagnostics to stderr, and reports failure by throwing CLI::RuntimeError(exit_code).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace ritma::cli {
+
+// `ritma keys init|show`: the node's Ed25519 signing key under the store's _meta/keys/.
+void register_keys_command(CLI::App& app);
+
+// `ritma doctor`: what this kernel allows, measured by trying. `scope` selects the probes:
+// "all" for ritma (capture and sandbox), "sandbox" for requiem.
+void register_doctor_command(CLI::App& app, const std::string& scope);
+
+}  // namespace ritma::cli

@@ -1,0 +1,143 @@
+// Atomic, durable writes (temp + fsync + rename + fsync dir) and bounded reads.
+#include "core/durable_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+namespace ritma {
+namespace {
+
+Error errno_error(const std::string& what, const std::filesystem::path& p) {
+  return make_error(what + " " + p.string() + ": " + std::strerror(errno));
+}
+
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() { reset(); }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+  int reset() {
+    int rc = fd_ >= 0 ? close(fd_) : 0;
+    fd_ = -1;
+    return rc;
+  }
+
+ private:
+  int fd_;
+};
+
+Status write_all(int fd, ByteSpan data, const std::filesystem::path& p) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("cannot write", p);
+    }
+    done += static_cast<size_t>(n);
+  }
+  return {};
+}
+
+std::string temp_name_for(const std::filesystem::path& target) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char suffix[32];
+  std::snprintf(suffix, sizeof suffix, ".%d.%016llx", static_cast<int>(getpid()),
+                static_cast<unsigned long long>(rng()));
+  return "." + target.filename().string() + ".tmp" + suffix;
+}
+
+}  // namespace
+
+Status fsync_directory(const std::filesystem::path& dir) {
+  FileDescriptor fd(open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) return errno_error("cannot open directory", dir);
+  if (fsync(fd.get()) != 0) return errno_error("cannot fsync directory", dir);
+  return {};
+}
+
+Status atomic_write_file(const std::filesystem::path& path, ByteSpan data, mode_t mode,
+                         const AtomicWriteHook& hook) {
+  auto step = [&](AtomicWriteStep s) {
+    if (hook) hook(s);
+  };
+  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
+  const std::filesystem::path tmp = dir / temp_name_for(path);
+  FileDescriptor fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (fd.get() < 0) return errno_error("cannot create", tmp);
+  auto fail = [&](Error e) -> Status {
+    fd.reset();
+    unlink(tmp.c_str());
+    return e;
+  };
+  step(AtomicWriteStep::kTempCreated);
+  if (fchmod(fd.get(), mode) != 0) return fail(errno_error("cannot chmod", tmp));
+  const size_t half = data.size() / 2;
+  if (auto s = write_all(fd.get(), data.first(half), tmp); !s) return fail(s.error());
+  step(AtomicWriteStep::kHalfWritten);
+  if (auto s = write_all(fd.get(), data.subspan(half), tmp); !s) return fail(s.error());
+  step(AtomicWriteStep::kWritten);
+  if (fsync(fd.get()) != 0) return fail(errno_error("cannot fsync", tmp));
+  if (fd.reset() != 0) return fail(errno_error("cannot close", tmp));
+  step(AtomicWriteStep::kSynced);
+  if (rename(tmp.c_str(), path.c_str()) != 0) return fail(errno_error("cannot rename onto", path));
+  step(AtomicWriteStep::kRenamed);
+  RITMA_TRY(fsync_directory(dir));
+  step(AtomicWriteStep::kDirSynced);
+  return {};
+}
+
+Status make_directories(const std::filesystem::path& dir, mode_t mode) {
+  std::filesystem::path cur;
+  for (const auto& part : dir) {
+    cur /= part;
+    if (part.empty() || part == "/") continue;
+    if (mkdir(cur.c_str(), mode) == 0) {
+      RITMA_TRY(fsync_directory(cur.has_parent_path() ? cur.parent_path() : "."));
+    } else if (errno != EEXIST) {
+      return errno_error("cannot create directory", cur);
+    } else {
+      struct stat st;
+      if (stat(cur.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return make_error("not a directory: " + cur.string());
+      }
+    }
+  }
+  return {};
+}
+
+Result<Bytes> read_file(const std::filesystem::path& path, size_t max_bytes) {
+  FileDescriptor fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return errno_error("cannot open", path);
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0) return errno_error("cannot stat", path);
+  if (S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) > max_bytes) {
+    return make_error(path.string() + ": " + std::to_string(st.st_size) +
+                      " bytes is larger than the limit of " + std::to_string(max_bytes));
+  }
+  Bytes out;
+  out.reserve(S_ISREG(st.st_mode) ? static_cast<size_t>(st.st_size) : 4096);
+  uint8_t buf[65536];
+  for (;;) {
+    ssize_t n = read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("cannot read", path);
+    }
+    if (n == 0) break;
+    if (out.size() + static_cast<size_t>(n) > max_bytes) {
+      return make_error(path.string() + ": larger than the limit of " + std::to_string(max_bytes));
+    }
+    out.insert(out.end(), buf, buf + n);
+  }
+  return out;
+}
+
+}  // namespace ritma
