@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/unique_fd.h"
+
 namespace ritma {
 
 Blake3Hasher::Blake3Hasher() { blake3_hasher_init(&state_); }
@@ -41,12 +43,6 @@ Hash32 blake3_keyed(const Hash32& key, ByteSpan data) {
 
 namespace {
 
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
 
 Error file_error(const std::filesystem::path& path, const char* what) {
   return make_error(path.string() + ": " + what + ": " + std::strerror(errno));
@@ -55,14 +51,14 @@ Error file_error(const std::filesystem::path& path, const char* what) {
 }  // namespace
 
 Result<Hash32> blake3_file(const std::filesystem::path& path) {
-  Fd f{open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (f.fd < 0) return file_error(path, "cannot open");
+  UniqueFd f(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (f.get() < 0) return file_error(path, "cannot open");
   struct stat st;
-  if (fstat(f.fd, &st) != 0) return file_error(path, "cannot stat");
+  if (fstat(f.get(), &st) != 0) return file_error(path, "cannot stat");
   Blake3Hasher h;
   if (S_ISREG(st.st_mode) && st.st_size > 0) {
     const size_t size = static_cast<size_t>(st.st_size);
-    void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, f.fd, 0);
+    void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, f.get(), 0);
     if (map != MAP_FAILED) {
       madvise(map, size, MADV_SEQUENTIAL);
       h.update(ByteSpan(static_cast<const uint8_t*>(map), size));
@@ -73,7 +69,7 @@ Result<Hash32> blake3_file(const std::filesystem::path& path) {
   }
   std::vector<uint8_t> buf(1 << 16);
   for (;;) {
-    ssize_t n = read(f.fd, buf.data(), buf.size());
+    ssize_t n = read(f.get(), buf.data(), buf.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       return file_error(path, "read failed");

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <random>
 
+#include "core/unique_fd.h"
+
 namespace ritma {
 namespace {
 
@@ -16,22 +18,6 @@ Error errno_error(const std::string& what, const std::filesystem::path& p) {
   return make_error(what + " " + p.string() + ": " + std::strerror(errno));
 }
 
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() { reset(); }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-  int reset() {
-    int rc = fd_ >= 0 ? close(fd_) : 0;
-    fd_ = -1;
-    return rc;
-  }
-
- private:
-  int fd_;
-};
 
 Status write_all(int fd, ByteSpan data, const std::filesystem::path& p) {
   size_t done = 0;
@@ -57,7 +43,7 @@ std::string temp_name_for(const std::filesystem::path& target) {
 }  // namespace
 
 Status fsync_directory(const std::filesystem::path& dir) {
-  FileDescriptor fd(open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0) return errno_error("cannot open directory", dir);
   if (fsync(fd.get()) != 0) return errno_error("cannot fsync directory", dir);
   return {};
@@ -70,7 +56,7 @@ Status atomic_write_file(const std::filesystem::path& path, ByteSpan data, mode_
   };
   const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
   const std::filesystem::path tmp = dir / temp_name_for(path);
-  FileDescriptor fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (fd.get() < 0) return errno_error("cannot create", tmp);
   auto fail = [&](Error e) -> Status {
     fd.reset();
@@ -114,7 +100,7 @@ Status make_directories(const std::filesystem::path& dir, mode_t mode) {
 }
 
 Result<Bytes> read_file(const std::filesystem::path& path, size_t max_bytes) {
-  FileDescriptor fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return errno_error("cannot open", path);
   struct stat st;
   if (fstat(fd.get(), &st) != 0) return errno_error("cannot stat", path);
