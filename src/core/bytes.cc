@@ -54,6 +54,9 @@ Result<Bytes> from_base64(std::string_view b64) {
     return make_error("invalid base64");
   }
   out.resize(len);
+  // Only the canonical spelling is accepted (zero padding bits, nothing skipped), so one
+  // value has one text form and signed text cannot be varied without changing its bytes.
+  if (to_base64(out) != b64) return make_error("invalid base64: not in canonical form");
   return out;
 }
 

@@ -26,7 +26,8 @@ TEST(Bytes, Base64Rfc4648Vectors) {
     ASSERT_TRUE(d.ok());
     EXPECT_EQ(as_chars(*d), plain);
   }
-  for (const char* bad : {"Zg", "Zg=", "Z===", "Zm9v\n", "Zm 9v", "Zm9v!", "Zg==Zg=="}) {
+  for (const char* bad : {"Zg", "Zg=", "Z===", "Zm9v\n", "Zm 9v", "Zm9v!", "Zg==Zg==",
+                          "Zh==", "Zm9=", "Zm\x99v"}) {
     EXPECT_FALSE(from_base64(bad).ok()) << bad;
   }
 }
