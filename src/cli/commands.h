@@ -14,4 +14,11 @@ void register_keys_command(CLI::App& app);
 // "all" for ritma (capture and sandbox), "sandbox" for requiem.
 void register_doctor_command(CLI::App& app, const std::string& scope);
 
+// `ritma events` and `ritma tree`: questions to the hot index.
+void register_events_command(CLI::App& app);
+void register_tree_command(CLI::App& app);
+
+// `ritma status`: is the sensor running, its event rate, losses, index size.
+void register_status_command(CLI::App& app);
+
 }  // namespace ritma::cli

@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
       "$RITMA_BASE_DIR/RITMA_OUT). Run `ritma COMMAND --help` for a command's options.");
   ritma::cli::register_keys_command(app);
   ritma::cli::register_doctor_command(app, "all");
+  ritma::cli::register_events_command(app);
+  ritma::cli::register_tree_command(app);
+  ritma::cli::register_status_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

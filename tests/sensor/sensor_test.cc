@@ -1,0 +1,526 @@
+// The real ritma-sensor against the real kernel: a scripted workload must appear in the hot
+// index with the right pid, ppid, paths, addresses and results; one writer per node; a crash
+// is followed by a run that says so; losses under a storm are counted, never silent; pid reuse
+// never merges two processes; a process in a docker-like cgroup is attributed to that id.
+//
+// Needs root (BPF). Without it each test skips with a message, unless CI=true: then it fails.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "capture/bpf/sensor_event.h"
+#include "store/hot_index.h"
+#include "test_util.h"
+
+namespace ritma {
+namespace {
+
+using capture::Event;
+using capture::EventType;
+using namespace std::chrono_literals;
+
+#define REQUIRE_ROOT()                                                                   \
+  do {                                                                                   \
+    if (geteuid() != 0) {                                                                \
+      if (test::in_ci()) FAIL() << "CI=true: this test needs root (BPF) and must run";   \
+      GTEST_SKIP() << "needs root to load BPF programs (run as root, or CI=true to force)"; \
+    }                                                                                    \
+  } while (0)
+
+// A ritma-sensor process started in the background with its own store.
+class SensorProcess {
+ public:
+  SensorProcess(const std::filesystem::path& base, std::vector<std::string> extra = {},
+                const std::string& node = "test-node")
+      : base_(base) {
+    std::filesystem::create_directories(base);
+    err_path_ = base / ("sensor-" + std::to_string(++counter_) + ".err");
+    pid_ = fork();
+    if (pid_ == 0) {
+      int fd = open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 2);
+      dup2(fd, 1);
+      setenv("RITMA_NODE_ID", node.c_str(), 1);
+      setenv("RITMA_SIDECAR_LOCK_DIR", (base / "locks").c_str(), 1);
+      std::vector<std::string> args = {RITMA_SENSOR_BIN, "--base-dir", base.string(),
+                                       "--status-interval", "0"};
+      args.insert(args.end(), extra.begin(), extra.end());
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+  }
+  ~SensorProcess() {
+    if (pid_ > 0 && !reaped_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  // Waits until the sensor says it is recording (its BPF programs are attached).
+  bool wait_recording(std::chrono::milliseconds timeout = 20s) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+      if (stderr_text().find("recording on node") != std::string::npos) return true;
+      int status;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        reaped_ = true;
+        exit_status_ = status;
+        return false;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+  // SIGTERM (or another signal) and wait; returns the wait status.
+  int stop(int sig = SIGTERM) {
+    if (reaped_) return exit_status_;
+    kill(pid_, sig);
+    waitpid(pid_, &exit_status_, 0);
+    reaped_ = true;
+    return exit_status_;
+  }
+  int wait_exit() {
+    if (!reaped_) {
+      waitpid(pid_, &exit_status_, 0);
+      reaped_ = true;
+    }
+    return exit_status_;
+  }
+  std::string stderr_text() const {
+    std::ifstream f(err_path_);
+    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  }
+  pid_t pid() const { return pid_; }
+
+ private:
+  static inline int counter_ = 0;
+  std::filesystem::path base_;
+  std::filesystem::path err_path_;
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  int exit_status_ = 0;
+};
+
+// Every event of the store, in sequence order (the query orders by time; records from
+// different CPUs can be a few microseconds out of time order in the ring buffer).
+std::vector<Event> all_events(const std::filesystem::path& base) {
+  auto index = store::HotIndex::open_reader(base / "index_db.sqlite");
+  EXPECT_TRUE(index.ok()) << (index.ok() ? "" : index.error().message);
+  if (!index.ok()) return {};
+  store::EventQuery q;
+  q.limit = 0;
+  auto events = index->query(q);
+  EXPECT_TRUE(events.ok()) << (events.ok() ? "" : events.error().message);
+  if (!events.ok()) return {};
+  std::sort(events->begin(), events->end(),
+            [](const Event& a, const Event& b) { return a.seq < b.seq; });
+  return *events;
+}
+
+// Forks a child that runs `fn` and exits with its return value; returns the child's pid after
+// it has been reaped, and its exit status through *status.
+template <typename Fn>
+pid_t run_child(Fn fn, int* status = nullptr) {
+  pid_t pid = fork();
+  if (pid == 0) _exit(fn());
+  int st = 0;
+  waitpid(pid, &st, 0);
+  if (status) *status = st;
+  return pid;
+}
+
+pid_t exec_child(const std::vector<std::string>& args) {
+  return run_child([&] {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    return 127;
+  });
+}
+
+const Event* find_event(const std::vector<Event>& events, const std::function<bool(const Event&)>& p) {
+  for (const auto& e : events) {
+    if (p(e)) return &e;
+  }
+  return nullptr;
+}
+
+std::string name_of(const Event& e) { return std::string(capture::event_name(e.type, e.op)); }
+
+TEST(Sensor, RecordsScriptedWorkloadWithResults) {
+  REQUIRE_ROOT();
+  test::TempDir dir;
+  SensorProcess sensor(dir / "store");
+  ASSERT_TRUE(sensor.wait_recording()) << sensor.stderr_text();
+  const std::filesystem::path work = dir / "work";
+  std::filesystem::create_directories(work);
+
+  // exec with distinctive argv, and a failed exec
+  const pid_t echo_pid = exec_child({"/bin/echo", "ritma-marker-7f3a", "second arg"});
+  const pid_t missing_pid = exec_child({(work / "does-not-exist").string()});
+  // files: create/write, rename, chmod, unlink
+  const std::string f1 = (work / "created.txt").string();
+  const std::string f2 = (work / "renamed.txt").string();
+  const pid_t file_pid = run_child([&] {
+    int fd = open(f1.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0 || write(fd, "x", 1) != 1) return 1;
+    close(fd);
+    if (rename(f1.c_str(), f2.c_str()) != 0) return 2;
+    if (chmod(f2.c_str(), 0600) != 0) return 3;
+    if (unlink(f2.c_str()) != 0) return 4;
+    if (unlink(f2.c_str()) == 0) return 5;  // fails with ENOENT: the failure must show
+    return 0;
+  });
+  // network: a listener, a connect that works, one that is refused, a DNS query over UDP/53
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(listener, 4), 0);
+  socklen_t alen = sizeof addr;
+  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &alen);
+  const uint16_t port = ntohs(addr.sin_port);
+  int closed_sock = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in closed_addr = addr;
+  closed_addr.sin_port = 0;
+  bind(closed_sock, reinterpret_cast<sockaddr*>(&closed_addr), sizeof closed_addr);
+  getsockname(closed_sock, reinterpret_cast<sockaddr*>(&closed_addr), &alen);
+  close(closed_sock);  // nothing listens there now
+  const uint16_t refused_port = ntohs(closed_addr.sin_port);
+  const pid_t net_pid = run_child([&] {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(s, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) return 1;
+    close(s);
+    s = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(s, reinterpret_cast<const sockaddr*>(&closed_addr), sizeof closed_addr) == 0) return 2;
+    close(s);
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in dns{};
+    dns.sin_family = AF_INET;
+    dns.sin_port = htons(53);
+    dns.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const uint8_t q[] = {0xab, 0xcd, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 5, 'r', 'i', 't', 'm', 'a',
+                         4,    't',  'e', 's', 't', 0, 0, 1, 0, 1};
+    sendto(u, q, sizeof q, 0, reinterpret_cast<const sockaddr*>(&dns), sizeof dns);
+    close(u);
+    return 0;
+  });
+  int accepted = accept(listener, nullptr, nullptr);
+  if (accepted >= 0) close(accepted);
+  close(listener);
+  // privilege: setuid to nobody
+  const pid_t setuid_pid = run_child([] { return setuid(65534) == 0 ? 0 : 1; });
+  // memfd exec: copy /bin/true into a memfd and fexecve it
+  const pid_t memfd_pid = run_child([] {
+    int fd = static_cast<int>(syscall(SYS_memfd_create, "ritma-memfd", 0));
+    int src = open("/bin/true", O_RDONLY);
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(src, buf, sizeof buf)) > 0) {
+      if (write(fd, buf, static_cast<size_t>(n)) != n) return 1;
+    }
+    char* const args[] = {const_cast<char*>("memfd-true"), nullptr};
+    char* const envp[] = {nullptr};
+    fexecve(fd, args, envp);
+    return 2;
+  });
+  // ptrace attach to a sleeping child
+  pid_t sleeper = fork();
+  if (sleeper == 0) {
+    pause();
+    _exit(0);
+  }
+  const pid_t tracer_pid = run_child([&] {
+    if (ptrace(PTRACE_ATTACH, sleeper, nullptr, nullptr) != 0) return 1;
+    waitpid(sleeper, nullptr, 0);
+    ptrace(PTRACE_DETACH, sleeper, nullptr, nullptr);
+    return 0;
+  });
+  kill(sleeper, SIGKILL);
+  waitpid(sleeper, nullptr, 0);
+
+  std::this_thread::sleep_for(500ms);
+  const int status = sensor.stop();
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << sensor.stderr_text();
+  const auto events = all_events(dir / "store");
+  ASSERT_FALSE(events.empty());
+  const pid_t me = getpid();
+
+  const Event* e = find_event(events, [&](const Event& x) {
+    return x.type == EventType::kExec && x.pid == static_cast<uint32_t>(echo_pid);
+  });
+  ASSERT_NE(e, nullptr) << "exec of /bin/echo";
+  EXPECT_EQ(e->ppid, static_cast<uint32_t>(me));
+  EXPECT_EQ(e->path, "/bin/echo");
+  EXPECT_EQ(e->argv, (std::vector<std::string>{"/bin/echo", "ritma-marker-7f3a", "second arg"}));
+  EXPECT_EQ(e->result, 0);
+  e = find_event(events, [&](const Event& x) {
+    return x.type == EventType::kExec && x.pid == static_cast<uint32_t>(missing_pid);
+  });
+  ASSERT_NE(e, nullptr) << "failed exec";
+  EXPECT_EQ(e->result, -ENOENT);
+
+  auto file_op = [&](const char* op, const std::string& path, int64_t result) {
+    return find_event(events, [&](const Event& x) {
+      return x.pid == static_cast<uint32_t>(file_pid) && name_of(x) == op && x.path == path &&
+             x.result == result;
+    });
+  };
+  EXPECT_NE(find_event(events,
+                       [&](const Event& x) {
+                         return x.pid == static_cast<uint32_t>(file_pid) && name_of(x) == "open" &&
+                                x.path == f1 && x.result >= 0 && (x.arg0 & O_CREAT);
+                       }),
+            nullptr)
+      << "open(O_CREAT) with its fd";
+  e = file_op("rename", f1, 0);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->path2, f2);
+  e = file_op("chmod", f2, 0);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->arg1, 0600u);
+  EXPECT_NE(file_op("unlink", f2, 0), nullptr);
+  EXPECT_NE(file_op("unlink", f2, -ENOENT), nullptr) << "the failed unlink shows";
+
+  e = find_event(events, [&](const Event& x) {
+    return x.pid == static_cast<uint32_t>(net_pid) && name_of(x) == "connect" &&
+           x.addr.port == port && x.result == 0;
+  });
+  ASSERT_NE(e, nullptr) << "connect to the listener";
+  EXPECT_EQ(e->addr.to_string(), "127.0.0.1:" + std::to_string(port));
+  EXPECT_NE(find_event(events,
+                       [&](const Event& x) {
+                         return x.pid == static_cast<uint32_t>(net_pid) &&
+                                name_of(x) == "connect" && x.addr.port == refused_port &&
+                                x.result == -ECONNREFUSED;
+                       }),
+            nullptr)
+      << "refused connect";
+  e = find_event(events, [&](const Event& x) {
+    return x.pid == static_cast<uint32_t>(net_pid) && name_of(x) == "dns";
+  });
+  ASSERT_NE(e, nullptr) << "DNS query";
+  EXPECT_EQ(e->dns_name, "ritma.test");
+  EXPECT_EQ(e->dns_type, 1);
+  EXPECT_EQ(e->addr.to_string(), "127.0.0.1:53");
+  EXPECT_NE(find_event(events,
+                       [&](const Event& x) {
+                         return name_of(x) == "listen" && x.pid == static_cast<uint32_t>(me);
+                       }),
+            nullptr);
+
+  e = find_event(events, [&](const Event& x) {
+    return x.pid == static_cast<uint32_t>(setuid_pid) && name_of(x) == "setuid";
+  });
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->arg0, 65534u);
+  EXPECT_EQ(e->result, 0);
+
+  e = find_event(events, [&](const Event& x) {
+    return x.pid == static_cast<uint32_t>(memfd_pid) && x.type == EventType::kExec;
+  });
+  ASSERT_NE(e, nullptr) << "memfd exec";
+  EXPECT_NE(e->flags & RITMA_F_EXEC_MEMFD, 0u) << "flagged as exec from memfd";
+  EXPECT_NE(find_event(events,
+                       [&](const Event& x) {
+                         return x.pid == static_cast<uint32_t>(memfd_pid) &&
+                                name_of(x) == "memfd_create" && x.path == "ritma-memfd";
+                       }),
+            nullptr);
+
+  e = find_event(events, [&](const Event& x) {
+    return x.pid == static_cast<uint32_t>(tracer_pid) && name_of(x) == "ptrace";
+  });
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->arg0, static_cast<uint64_t>(PTRACE_ATTACH));
+  EXPECT_EQ(e->arg1, static_cast<uint64_t>(sleeper));
+
+  // Every fork of ours and every child's exit is there, with actor ids that differ.
+  std::set<std::string> actors;
+  for (pid_t p : {echo_pid, file_pid, net_pid, setuid_pid}) {
+    const Event* fork_ev = find_event(events, [&](const Event& x) {
+      return x.type == EventType::kFork && x.arg0 == static_cast<uint64_t>(p);
+    });
+    EXPECT_NE(fork_ev, nullptr) << "fork of " << p;
+    const Event* exit_ev = find_event(events, [&](const Event& x) {
+      return x.type == EventType::kExit && x.pid == static_cast<uint32_t>(p);
+    });
+    ASSERT_NE(exit_ev, nullptr) << "exit of " << p;
+    actors.insert(to_hex(exit_ev->actor));
+  }
+  EXPECT_EQ(actors.size(), 4u);
+}
+
+TEST(Sensor, SecondSensorOnTheSameNodeRefuses) {
+  REQUIRE_ROOT();
+  test::TempDir dir;
+  SensorProcess first(dir / "store");
+  ASSERT_TRUE(first.wait_recording()) << first.stderr_text();
+  SensorProcess second(dir / "store");
+  const int status = second.wait_exit();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+  EXPECT_NE(second.stderr_text().find("already running (pid " + std::to_string(first.pid()) + ")"),
+            std::string::npos)
+      << second.stderr_text();
+  first.stop();
+}
+
+TEST(Sensor, RestartAfterKillSaysTheRunEndedUncleanly) {
+  REQUIRE_ROOT();
+  test::TempDir dir;
+  std::atomic<bool> storm{true};
+  std::thread t([&] {
+    const std::string p = (dir / "storm").string();
+    while (storm) {
+      int fd = open(p.c_str(), O_WRONLY | O_CREAT, 0644);
+      if (fd >= 0) close(fd);
+    }
+  });
+  {
+    SensorProcess sensor(dir / "store");
+    ASSERT_TRUE(sensor.wait_recording()) << sensor.stderr_text();
+    std::this_thread::sleep_for(1500ms);
+    sensor.stop(SIGKILL);
+  }
+  storm = false;
+  t.join();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "store" / "index_db.sqlite").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "ok");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+
+  SensorProcess again(dir / "store", {"--duration", "1s"});
+  ASSERT_EQ(again.wait_exit(), 0) << again.stderr_text();
+  const auto events = all_events(dir / "store");
+  std::vector<const Event*> gaps;
+  for (const auto& e : events) {
+    if (e.type == EventType::kGap) gaps.push_back(&e);
+  }
+  ASSERT_EQ(gaps.size(), 2u);
+  EXPECT_EQ(gaps[1]->arg0, 2u) << "unclean end of the previous run";
+  EXPECT_EQ(gaps[1]->arg1, 1u) << "names the previous run";
+  EXPECT_NE(gaps[1]->path.find("ended uncleanly"), std::string::npos) << gaps[1]->path;
+  // The sequence continues within the boot: no reset.
+  for (size_t i = 1; i < events.size(); ++i) EXPECT_EQ(events[i].seq, events[i - 1].seq + 1);
+}
+
+TEST(Sensor, StormAgainstTinyRingBufferCountsEveryLoss) {
+  REQUIRE_ROOT();
+  test::TempDir dir;
+  SensorProcess sensor(dir / "store", {"--ringbuf-bytes", "8192", "--readonly-opens", "all"});
+  ASSERT_TRUE(sensor.wait_recording()) << sensor.stderr_text();
+  std::atomic<bool> storm{true};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      const std::string p = (dir / ("storm-" + std::to_string(i))).string();
+      while (storm) {
+        int fd = open(p.c_str(), O_WRONLY | O_CREAT, 0644);
+        if (fd >= 0) close(fd);
+      }
+    });
+  }
+  std::this_thread::sleep_for(5s);
+  storm = false;
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(sensor.stop(), 0) << sensor.stderr_text();
+  const auto events = all_events(dir / "store");
+  uint64_t lost = 0;
+  for (const auto& e : events) {
+    if (e.type == EventType::kLoss) lost += e.count;
+  }
+  EXPECT_GT(lost, 0u) << "a 8 KiB ring buffer under a 4-thread storm must overflow";
+  // The sensor's final line reports the kernel counters' total; the sealed events sum to it.
+  EXPECT_NE(sensor.stderr_text().find(std::to_string(lost) + " lost"), std::string::npos)
+      << sensor.stderr_text();
+  // No gap in sequence numbers: every loss is an event in sequence, not a hole.
+  for (size_t i = 1; i < events.size(); ++i) {
+    ASSERT_EQ(events[i].seq, events[i - 1].seq + 1) << "gap after seq " << events[i - 1].seq;
+  }
+}
+
+TEST(Sensor, PidReuseGivesDistinctActors) {
+  REQUIRE_ROOT();
+  test::TempDir dir;
+  SensorProcess sensor(dir / "store");
+  ASSERT_TRUE(sensor.wait_recording()) << sensor.stderr_text();
+  // Force the kernel to hand out the same pid twice via ns_last_pid (root only).
+  pid_t first = 0, second = 0;
+  for (int attempt = 0; attempt < 20 && (first == 0 || first != second); ++attempt) {
+    first = exec_child({"/bin/true"});
+    std::ofstream("/proc/sys/kernel/ns_last_pid") << (first - 1);
+    second = exec_child({"/bin/true"});
+  }
+  ASSERT_EQ(first, second) << "could not make the kernel reuse a pid";
+  std::this_thread::sleep_for(300ms);
+  sensor.stop();
+  const auto events = all_events(dir / "store");
+  std::map<std::string, int> execs_by_actor, exits_by_actor;
+  for (const auto& e : events) {
+    if (e.pid != static_cast<uint32_t>(first)) continue;
+    if (e.type == EventType::kExec) execs_by_actor[to_hex(e.actor)]++;
+    if (e.type == EventType::kExit) exits_by_actor[to_hex(e.actor)]++;
+  }
+  ASSERT_GE(execs_by_actor.size(), 2u) << "two processes with pid " << first;
+  for (const auto& [actor, n] : execs_by_actor) {
+    EXPECT_EQ(exits_by_actor[actor], 1) << "each actor has its own exit";
+  }
+}
+
+TEST(Sensor, ProcessInDockerLikeCgroupIsAttributed) {
+  REQUIRE_ROOT();
+  const std::filesystem::path v2 = std::filesystem::exists("/sys/fs/cgroup/unified/cgroup.procs")
+                                       ? "/sys/fs/cgroup/unified"
+                                       : "/sys/fs/cgroup";
+  const std::string id(64, 'c');
+  const auto parent = v2 / ("ritma-test-" + std::to_string(getpid()));
+  const auto scope = parent / ("docker-" + id + ".scope");
+  std::filesystem::create_directories(scope);
+  test::TempDir dir;
+  SensorProcess sensor(dir / "store");
+  ASSERT_TRUE(sensor.wait_recording()) << sensor.stderr_text();
+  const pid_t child = run_child([&] {
+    std::ofstream(scope / "cgroup.procs") << getpid() << std::flush;
+    execl("/bin/echo", "/bin/echo", "in-container", nullptr);
+    return 127;
+  });
+  std::this_thread::sleep_for(300ms);
+  sensor.stop();
+  std::filesystem::remove(scope);
+  std::filesystem::remove(parent);
+  const auto events = all_events(dir / "store");
+  const Event* e = find_event(events, [&](const Event& x) {
+    return x.type == EventType::kExec && x.pid == static_cast<uint32_t>(child);
+  });
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->container_id, id);
+}
+
+}  // namespace
+}  // namespace ritma
