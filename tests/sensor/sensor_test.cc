@@ -24,6 +24,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "capture/bpf/sensor_event.h"
@@ -48,8 +49,9 @@ using namespace std::chrono_literals;
 // A ritma-sensor process started in the background with its own store.
 class SensorProcess {
  public:
+  // `prefix` runs before the sensor binary (e.g. setpriv and its options).
   SensorProcess(const std::filesystem::path& base, std::vector<std::string> extra = {},
-                const std::string& node = "test-node")
+                const std::string& node = "test-node", std::vector<std::string> prefix = {})
       : base_(base) {
     std::filesystem::create_directories(base);
     err_path_ = base / ("sensor-" + std::to_string(++counter_) + ".err");
@@ -60,8 +62,11 @@ class SensorProcess {
       dup2(fd, 1);
       setenv("RITMA_NODE_ID", node.c_str(), 1);
       setenv("RITMA_SIDECAR_LOCK_DIR", (base / "locks").c_str(), 1);
-      std::vector<std::string> args = {RITMA_SENSOR_BIN, "--base-dir", base.string(),
-                                       "--status-interval", "0"};
+      std::vector<std::string> args = prefix;
+      for (const char* a : {RITMA_SENSOR_BIN, "--base-dir"}) args.emplace_back(a);
+      args.push_back(base.string());
+      args.emplace_back("--status-interval");
+      args.emplace_back("0");
       args.insert(args.end(), extra.begin(), extra.end());
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
@@ -520,6 +525,149 @@ TEST(Sensor, ProcessInDockerLikeCgroupIsAttributed) {
   });
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->container_id, id);
+}
+
+
+// Ground truth from an independent tracer: bpftrace (Debian's package) records the same
+// workload from the kernel's classic sched tracepoints (tracefs mounted in a private mount
+// namespace, so the host is untouched). The sensor's execs in the workload's process tree
+// must be exactly bpftrace's.
+TEST(Sensor, ExecsMatchBpftraceForAWorkloadTree) {
+  REQUIRE_ROOT();
+  if (access("/usr/bin/bpftrace", X_OK) != 0) {
+    if (test::in_ci()) FAIL() << "CI=true: bpftrace missing (scripts/setup.sh installs it)";
+    GTEST_SKIP() << "bpftrace not installed (run scripts/setup.sh)";
+  }
+  test::TempDir dir;
+  const auto trace_out = dir / "bpftrace.out";
+  const pid_t tracer = fork();
+  if (tracer == 0) {
+    int fd = open(trace_out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execl("/usr/bin/unshare", "unshare", "-m", "/bin/sh", "-c",
+          "mount -t tracefs nodev /sys/kernel/tracing && exec /usr/bin/bpftrace -e '"
+          "tracepoint:sched:sched_process_fork { printf(\"FORK %d %d\\n\", args->parent_pid, "
+          "args->child_pid); } "
+          "tracepoint:sched:sched_process_exec { printf(\"EXEC %d %s\\n\", pid, "
+          "str(args->filename)); }'",
+          nullptr);
+    _exit(127);
+  }
+  auto tracer_text = [&] {
+    std::ifstream f(trace_out);
+    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (tracer_text().find("Attaching") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  std::this_thread::sleep_for(1s);  // "Attaching" is printed just before the attach itself
+  SensorProcess sensor(dir / "store");
+  ASSERT_TRUE(sensor.wait_recording()) << sensor.stderr_text();
+
+  const pid_t root = exec_child(
+      {"/bin/sh", "-c",
+       "for i in 1 2 3 4 5; do /bin/echo ritma-gt-$i >/dev/null; done; /bin/true; "
+       "/bin/sh -c '/bin/echo nested >/dev/null; /usr/bin/env true'; /bin/no-such-binary 2>/dev/null; "
+       "exit 0"});
+  std::this_thread::sleep_for(1s);
+  sensor.stop();
+  kill(tracer, SIGINT);
+  waitpid(tracer, nullptr, 0);
+
+  // bpftrace's view: the tree under `root`, and the execs in it.
+  std::map<pid_t, std::vector<pid_t>> children;
+  std::multiset<std::pair<pid_t, std::string>> bt_execs;
+  {
+    std::istringstream in(tracer_text());
+    std::string kind;
+    std::string line;
+    std::vector<std::pair<pid_t, std::string>> all_execs;
+    while (std::getline(in, line)) {
+      std::istringstream ls(line);
+      ls >> kind;
+      if (kind == "FORK") {
+        pid_t p, c;
+        ls >> p >> c;
+        children[p].push_back(c);
+      } else if (kind == "EXEC") {
+        pid_t p;
+        std::string file;
+        ls >> p >> file;
+        all_execs.emplace_back(p, file);
+      }
+    }
+    std::set<pid_t> tree{root};
+    std::vector<pid_t> todo{root};
+    while (!todo.empty()) {
+      const pid_t p = todo.back();
+      todo.pop_back();
+      for (pid_t c : children[p]) {
+        if (tree.insert(c).second) todo.push_back(c);
+      }
+    }
+    for (const auto& e : all_execs) {
+      if (tree.count(e.first)) bt_execs.insert(e);
+    }
+  }
+  // The sensor's view, built only from its own fork events.
+  const auto events = all_events(dir / "store");
+  std::map<uint32_t, std::vector<uint32_t>> s_children;
+  for (const auto& e : events) {
+    if (e.type == EventType::kFork) s_children[e.pid].push_back(static_cast<uint32_t>(e.arg0));
+  }
+  std::set<uint32_t> s_tree{static_cast<uint32_t>(root)};
+  std::vector<uint32_t> todo{static_cast<uint32_t>(root)};
+  while (!todo.empty()) {
+    const uint32_t p = todo.back();
+    todo.pop_back();
+    for (uint32_t c : s_children[p]) {
+      if (s_tree.insert(c).second) todo.push_back(c);
+    }
+  }
+  std::multiset<std::pair<pid_t, std::string>> sensor_execs;
+  size_t failed_execs = 0;
+  for (const auto& e : events) {
+    if (e.type != EventType::kExec || !s_tree.count(e.pid)) continue;
+    if (e.result == 0) {
+      sensor_execs.emplace(static_cast<pid_t>(e.pid), e.path);
+    } else {
+      ++failed_execs;
+    }
+  }
+  EXPECT_GE(bt_execs.size(), 10u) << tracer_text();
+  EXPECT_EQ(sensor_execs, bt_execs);
+  EXPECT_GE(failed_execs, 1u) << "the failed exec of /bin/no-such-binary (bpftrace cannot see it)";
+}
+
+
+// The deployment grants CAP_BPF and CAP_PERFMON only (docs/DEPLOY.md): the sensor runs as an
+// unprivileged uid with exactly those and still captures.
+TEST(Sensor, CapturesWithOnlyBpfAndPerfmonCapabilities) {
+  REQUIRE_ROOT();
+  test::TempDir dir;
+  const auto store = dir / "store";
+  std::filesystem::create_directories(store);
+  ASSERT_EQ(chown(store.c_str(), 65534, 65534), 0);
+  ASSERT_EQ(chmod(dir.path().c_str(), 0755), 0);
+  SensorProcess sensor(store, {}, "lp-node",
+                       {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        "--inh-caps=-all,+bpf,+perfmon", "--ambient-caps=+bpf,+perfmon",
+                        "--bounding-set=-all,+bpf,+perfmon"});
+  ASSERT_TRUE(sensor.wait_recording()) << sensor.stderr_text();
+  const pid_t marker = exec_child({"/bin/echo", "least-privilege-marker"});
+  std::this_thread::sleep_for(300ms);
+  ASSERT_EQ(sensor.stop(), 0) << sensor.stderr_text();
+  const auto events = all_events(store);
+  const Event* e = find_event(events, [&](const Event& x) {
+    return x.type == EventType::kExec && x.pid == static_cast<uint32_t>(marker);
+  });
+  ASSERT_NE(e, nullptr) << sensor.stderr_text();
+  EXPECT_EQ(e->argv, (std::vector<std::string>{"/bin/echo", "least-privilege-marker"}));
+  const Event* run = find_event(events, [](const Event& x) { return x.type == EventType::kRun; });
+  ASSERT_NE(run, nullptr);
 }
 
 }  // namespace
