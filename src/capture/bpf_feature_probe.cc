@@ -36,7 +36,6 @@
 namespace ritma::capture {
 namespace {
 
-
 using Status = FeatureReport::Status;
 
 constexpr const char* kProgName = "ritma_probe";
@@ -78,7 +77,6 @@ constexpr const char* kCostFentry =
 constexpr const char* kCostBpfLsm =
     "BPF-LSM unavailable: optional in-kernel security hooks off; capture uses tracepoints (no "
     "loss of coverage)";
-
 
 struct BtfDeleter {
   void operator()(btf* b) const { btf__free(b); }

@@ -146,8 +146,8 @@ Result<std::unique_ptr<BpfSensor>> BpfSensor::start(const BpfSensorConfig& confi
   if (int err = sensor_bpf::attach(s->skel_); err) {
     return bpf_error("cannot attach the sensor BPF programs", err);
   }
-  s->ring_ = ring_buffer__new(bpf_map__fd(s->skel_->maps.events), &BpfSensor::on_record,
-                              s.get(), nullptr);
+  s->ring_ =
+      ring_buffer__new(bpf_map__fd(s->skel_->maps.events), &BpfSensor::on_record, s.get(), nullptr);
   if (s->ring_ == nullptr) return bpf_error("cannot open the BPF ring buffer", errno);
   return s;
 }

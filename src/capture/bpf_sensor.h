@@ -21,9 +21,9 @@ namespace ritma::capture {
 struct BpfSensorConfig {
   uint32_t ringbuf_bytes = 16u << 20;  // power of two, >= page size
   uint32_t readonly_open_policy = 2;   // RITMA_RO_*: default skip noisy prefixes (counted)
-  std::vector<std::string> readonly_skip_prefixes = {"/proc/", "/sys/", "/dev/", "/usr/lib/",
-                                                     "/lib/", "/usr/share/", "/etc/ld.so.cache",
-                                                     "/usr/lib64/"};
+  std::vector<std::string> readonly_skip_prefixes = {
+      "/proc/",           "/sys/",      "/dev/", "/usr/lib/", "/lib/", "/usr/share/",
+      "/etc/ld.so.cache", "/usr/lib64/"};
   uint64_t target_cgroup_id = 0;  // non-zero: trace only this cgroup (Requiem runs)
   uint32_t self_tgid = 0;         // not traced (the sensor itself); 0 = this process
 };

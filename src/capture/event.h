@@ -20,10 +20,10 @@ enum class EventType : uint16_t {
   kFile = 4,
   kNet = 5,
   kPriv = 6,
-  kLoss = 100,     // records the kernel could not deliver (ring buffer full, pairing overflow)
-  kFiltered = 101, // events skipped by policy, counted (e.g. read-only opens of noisy paths)
-  kRun = 200,      // sensor run start: node, boot, version, config digest
-  kGap = 201,      // how the previous run ended (clean stop, or unclean)
+  kLoss = 100,      // records the kernel could not deliver (ring buffer full, pairing overflow)
+  kFiltered = 101,  // events skipped by policy, counted (e.g. read-only opens of noisy paths)
+  kRun = 200,       // sensor run start: node, boot, version, config digest
+  kGap = 201,       // how the previous run ended (clean stop, or unclean)
 };
 
 // Stable lowercase names ("exec", "open", "connect", ...) used by the CLI and the hot index:
@@ -37,10 +37,10 @@ using ActorId = std::array<uint8_t, 16>;
 using BootId = std::array<uint8_t, 16>;
 
 struct NetAddress {
-  uint16_t family = 0;       // AF_INET, AF_INET6, AF_UNIX, or 0 when none
+  uint16_t family = 0;           // AF_INET, AF_INET6, AF_UNIX, or 0 when none
   std::array<uint8_t, 16> ip{};  // IPv4 in the first 4 bytes
   uint16_t port = 0;
-  std::string unix_path;     // AF_UNIX only
+  std::string unix_path;          // AF_UNIX only
   std::string to_string() const;  // "10.0.0.1:53", "[::1]:8080", "unix:/run/x.sock", ""
 };
 
@@ -50,18 +50,18 @@ struct Event {
   uint64_t mono_ns = 0;  // CLOCK_BOOTTIME ns, from BPF
   int64_t wall_ns = 0;   // Unix time ns: mono_ns + the calibrated offset
   EventType type = EventType::kExec;
-  uint16_t op = 0;       // enum ritma_op for kFile/kNet/kPriv
-  uint32_t flags = 0;    // RITMA_F_*
-  int64_t result = 0;    // syscall return (negative errno on failure); exit status for kExit
+  uint16_t op = 0;     // enum ritma_op for kFile/kNet/kPriv
+  uint32_t flags = 0;  // RITMA_F_*
+  int64_t result = 0;  // syscall return (negative errno on failure); exit status for kExit
 
   // Actor.
   uint32_t pid = 0, tid = 0, ppid = 0;
   uint32_t uid = 0, gid = 0, euid = 0, egid = 0;
-  uint64_t start_ns = 0;  // process start, boot-time ns
+  uint64_t start_ns = 0;         // process start, boot-time ns
   uint64_t parent_start_ns = 0;  // the real parent's start, boot-time ns (not sealed)
   ActorId actor{};
   std::string comm;
-  std::string exe;        // from the process table (last exec), when known
+  std::string exe;  // from the process table (last exec), when known
   uint64_t cgroup_id = 0;
   std::string container_id;  // docker/containerd/cri-o/podman id, when the cgroup names one
   std::string unit;          // systemd unit, when the cgroup names one

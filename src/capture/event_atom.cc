@@ -141,10 +141,10 @@ void encode_event_atom(const Event& e, const BootId& boot_id, Bytes& out) {
   kernel_string(w, e.path2);              // 27
   w.array(e.argv.size());                 // 28
   for (const auto& a : e.argv) kernel_string(w, a);
-  w.uint(e.arg0);                         // 29
-  w.uint(e.arg1);                         // 30
-  w.uint(e.arg2);                         // 31
-  w.uint(e.arg3);                         // 32
+  w.uint(e.arg0);  // 29
+  w.uint(e.arg1);  // 30
+  w.uint(e.arg2);  // 31
+  w.uint(e.arg3);  // 32
   // 33: address as [family, ip, port, unix path]; ip is 4 bytes for AF_INET, 16 for AF_INET6,
   // empty otherwise.
   w.array(4);
@@ -153,9 +153,9 @@ void encode_event_atom(const Event& e, const BootId& boot_id, Bytes& out) {
   w.bytes(ByteSpan(e.addr.ip.data(), ip_len));
   w.uint(e.addr.port);
   kernel_string(w, e.addr.unix_path);
-  w.text(e.dns_name);                     // 34 (printable ASCII after parsing)
-  w.uint(e.dns_type);                     // 35
-  w.uint(e.count);                        // 36
+  w.text(e.dns_name);  // 34 (printable ASCII after parsing)
+  w.uint(e.dns_type);  // 35
+  w.uint(e.count);     // 36
 }
 
 Result<Event> decode_event_atom(ByteSpan atom, BootId* boot_id) {
@@ -196,8 +196,10 @@ Result<Event> decode_event_atom(ByteSpan atom, BootId* boot_id) {
   e.comm = r.str(18);
   e.exe = r.str(19);
   e.cgroup_id = r.u(20);
-  if (a[21].type() != cbor::Type::kText) r.fail(21, "expected text");
-  else e.container_id = a[21].as_text();
+  if (a[21].type() != cbor::Type::kText)
+    r.fail(21, "expected text");
+  else
+    e.container_id = a[21].as_text();
   e.unit = r.str(22);
   e.mntns = r.u32(23);
   e.pidns = r.u32(24);
@@ -232,8 +234,10 @@ Result<Event> decode_event_atom(ByteSpan atom, BootId* boot_id) {
     e.addr.unix_path = ar.str(3);
     if (!ar.status.ok()) r.fail(33, ar.status.error().message.c_str());
   }
-  if (a[34].type() != cbor::Type::kText) r.fail(34, "expected text");
-  else e.dns_name = a[34].as_text();
+  if (a[34].type() != cbor::Type::kText)
+    r.fail(34, "expected text");
+  else
+    e.dns_name = a[34].as_text();
   const uint64_t dns_type = r.u(35);
   if (dns_type > 0xffff) r.fail(35, "DNS type out of range");
   e.dns_type = static_cast<uint16_t>(dns_type);

@@ -26,7 +26,6 @@
 
 namespace ritma::capture {
 
-
 // Parses the kernel's boot id text: a UUID in 8-4-4-4-12 hex form (either case), optionally
 // followed by one '\n'. Anything else (whitespace, braces, other lengths) is an error.
 Result<BootId> parse_boot_id(std::string_view text);

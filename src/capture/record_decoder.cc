@@ -18,8 +18,8 @@ std::string bounded_string(const T& field) {
 template <typename Rec>
 Status check_size(ByteSpan record, const char* kind) {
   if (record.size() < sizeof(Rec)) {
-    return make_error(std::string("truncated ") + kind + " record: " +
-                      std::to_string(record.size()) + " bytes, expected " +
+    return make_error(std::string("truncated ") + kind +
+                      " record: " + std::to_string(record.size()) + " bytes, expected " +
                       std::to_string(sizeof(Rec)));
   }
   return {};

@@ -1,9 +1,8 @@
 // `ritma keys init|show`.
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "cli/commands.h"
@@ -71,9 +70,8 @@ void register_keys_command(CLI::App& app) {
   init->add_flag("--json", opts->json, "Print the key as JSON");
   init->callback([opts] {
     const store::StorePaths paths = store::resolve_store_paths(base_override(*opts));
-    auto node = store::resolve_node_id(opts->node_id.empty()
-                                           ? std::nullopt
-                                           : std::optional<std::string>(opts->node_id));
+    auto node = store::resolve_node_id(
+        opts->node_id.empty() ? std::nullopt : std::optional<std::string>(opts->node_id));
     if (!node) fail(node.error());
     if (node->derived) {
       std::cerr << "ritma keys: warning: RITMA_NODE_ID is not set; using development node id "

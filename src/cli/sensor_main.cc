@@ -26,7 +26,9 @@ namespace {
 using namespace ritma;
 volatile sig_atomic_t g_stop_signal = 0;
 
-void on_signal(int sig) { g_stop_signal = sig; }
+void on_signal(int sig) {
+  g_stop_signal = sig;
+}
 
 [[noreturn]] void die(const std::string& msg, int code = 1) {
   std::cerr << "ritma-sensor: " << msg << "\n";
@@ -53,11 +55,16 @@ Result<uint64_t> parse_duration_ms(const std::string& s) {
   }
   const std::string unit = s.substr(pos);
   double mult = 1000;
-  if (unit == "ms") mult = 1;
-  else if (unit == "s" || unit.empty()) mult = 1000;
-  else if (unit == "m") mult = 60'000;
-  else if (unit == "h") mult = 3'600'000;
-  else return make_error("duration unit \"" + unit + "\" is not one of ms, s, m, h");
+  if (unit == "ms")
+    mult = 1;
+  else if (unit == "s" || unit.empty())
+    mult = 1000;
+  else if (unit == "m")
+    mult = 60'000;
+  else if (unit == "h")
+    mult = 3'600'000;
+  else
+    return make_error("duration unit \"" + unit + "\" is not one of ms, s, m, h");
   if (v < 0 || v * mult > 1e15) return make_error("duration out of range");
   return static_cast<uint64_t>(v * mult);
 }
@@ -83,15 +90,21 @@ int main(int argc, char** argv) {
   int status_interval = -1;
   app.add_option("-c,--config", config_file, "JSON config file (keys: see docs/SENSOR.md)")
       ->check(CLI::ExistingFile);
-  app.add_option("--base-dir", base_dir, "Store base directory (default $RITMA_BASE_DIR or /var/lib/ritma)");
-  app.add_option("--node-id", node_id, "Node id (default $RITMA_NODE_ID; development: from /etc/machine-id)");
-  app.add_option("--duration", duration, "Stop after this long (e.g. 30s, 5m); default: until SIGINT/SIGTERM");
-  app.add_option("--ringbuf-mb", ringbuf_mb, "BPF ring buffer size in MiB (power of two; default 16)");
-  app.add_option("--ringbuf-bytes", ringbuf_bytes, "Exact ring buffer size in bytes (power of two >= 4096; for loss tests)");
+  app.add_option("--base-dir", base_dir,
+                 "Store base directory (default $RITMA_BASE_DIR or /var/lib/ritma)");
+  app.add_option("--node-id", node_id,
+                 "Node id (default $RITMA_NODE_ID; development: from /etc/machine-id)");
+  app.add_option("--duration", duration,
+                 "Stop after this long (e.g. 30s, 5m); default: until SIGINT/SIGTERM");
+  app.add_option("--ringbuf-mb", ringbuf_mb,
+                 "BPF ring buffer size in MiB (power of two; default 16)");
+  app.add_option("--ringbuf-bytes", ringbuf_bytes,
+                 "Exact ring buffer size in bytes (power of two >= 4096; for loss tests)");
   app.add_option("--readonly-opens", readonly_opens,
                  "Read-only opens: none | all | skip-noisy (default; skipped ones are counted)")
       ->check(CLI::IsMember({"none", "all", "skip-noisy"}));
-  app.add_option("--status-interval", status_interval, "Seconds between progress lines on stderr (0 = quiet; default 10)");
+  app.add_option("--status-interval", status_interval,
+                 "Seconds between progress lines on stderr (0 = quiet; default 10)");
   CLI11_PARSE(app, argc, argv);
 
   sensor::SensorConfig cfg;
@@ -108,8 +121,10 @@ int main(int argc, char** argv) {
 
   const store::StorePaths paths = store::resolve_store_paths(
       cfg.base_dir.empty() ? std::nullopt : std::optional<std::filesystem::path>(cfg.base_dir));
-  const store::NodeId node = must(store::resolve_node_id(
-      cfg.node_id.empty() ? std::nullopt : std::optional<std::string>(cfg.node_id)), "node id");
+  const store::NodeId node =
+      must(store::resolve_node_id(cfg.node_id.empty() ? std::nullopt
+                                                      : std::optional<std::string>(cfg.node_id)),
+           "node id");
   if (node.derived) {
     std::cerr << "ritma-sensor: warning: RITMA_NODE_ID is not set; using development node id "
               << node.id << " (derived from /etc/machine-id). Set RITMA_NODE_ID in production.\n";
@@ -119,7 +134,8 @@ int main(int argc, char** argv) {
 
   must(make_directories(paths.lock_dir, 0755), "lock directory");
   auto lock = must(SingleWriterLock::acquire(paths.lock_dir / ("ritma-sensor." + node.id + ".lock"),
-                                             "ritma-sensor"), "single writer");
+                                             "ritma-sensor"),
+                   "single writer");
   must(make_directories(paths.base_dir, 0755), "base directory");
   must(make_directories(paths.index_db.parent_path(), 0755), "index directory");
 
@@ -164,8 +180,8 @@ int main(int argc, char** argv) {
       gap.arg2 = previous->ended_wall_ns ? static_cast<uint64_t>(*previous->ended_wall_ns) : 0;
       gap.count = stats.last_seq ? *stats.last_seq : 0;
       gap.path = previous->ended_wall_ns
-                     ? "previous run " + std::to_string(previous->run_id) + " stopped cleanly: " +
-                           previous->end_reason
+                     ? "previous run " + std::to_string(previous->run_id) +
+                           " stopped cleanly: " + previous->end_reason
                      : "previous run " + std::to_string(previous->run_id) +
                            " ended uncleanly (crash or kill); events after its last flush may be "
                            "lost";
@@ -179,7 +195,8 @@ int main(int argc, char** argv) {
     run.path = node.id;
     run.path2 = std::string("ritma-sensor ") + RITMA_VERSION;
     run.argv = {"config-digest=" + digest, "boot-id=" + boot_hex,
-                "readonly-opens=" + cfg.readonly_opens, "self-excluded=pid " + std::to_string(getpid())};
+                "readonly-opens=" + cfg.readonly_opens,
+                "self-excluded=pid " + std::to_string(getpid())};
     pipeline.add_sensor_event(run);
   }
   must(pipeline.flush(), "hot index");
@@ -190,8 +207,8 @@ int main(int argc, char** argv) {
                               : cfg.ringbuf_mb << 20;
   bpf_cfg.readonly_open_policy = readonly_policy(cfg.readonly_opens);
   bpf_cfg.readonly_skip_prefixes = cfg.readonly_skip_prefixes;
-  auto bpf = must(capture::BpfSensor::start(bpf_cfg, [&](ByteSpan r) { pipeline.on_record(r); }),
-                  "eBPF");
+  auto bpf =
+      must(capture::BpfSensor::start(bpf_cfg, [&](ByteSpan r) { pipeline.on_record(r); }), "eBPF");
 
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -199,8 +216,8 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  std::cerr << "ritma-sensor: recording on node " << node.id << " (run " << run_id << ", "
-            << seeded << " processes seeded) into " << paths.index_db.string() << "\n"
+  std::cerr << "ritma-sensor: recording on node " << node.id << " (run " << run_id << ", " << seeded
+            << " processes seeded) into " << paths.index_db.string() << "\n"
             << "ritma-sensor: try `ritma events --since 1m` or `ritma status`; stop with Ctrl-C\n";
 
   using Clock = std::chrono::steady_clock;
@@ -265,6 +282,7 @@ int main(int argc, char** argv) {
                "ritma-sensor: %s; %llu events recorded, %llu lost (sealed as loss events), %llu "
                "filtered by policy\n",
                end_reason.c_str(), static_cast<unsigned long long>(c.events),
-               static_cast<unsigned long long>(c.lost), static_cast<unsigned long long>(c.filtered));
+               static_cast<unsigned long long>(c.lost),
+               static_cast<unsigned long long>(c.filtered));
   return 0;
 }

@@ -38,16 +38,18 @@ pid_t lock_holder(const std::filesystem::path& lock_file) {
 
 void register_status_command(CLI::App& app) {
   auto opts = std::make_shared<StatusOptions>();
-  CLI::App* cmd = app.add_subcommand("status", "Is the sensor running, its event rate, losses, index size");
-  cmd->add_option("--base-dir", opts->base_dir, "Store base directory (default $RITMA_BASE_DIR or /var/lib/ritma)");
+  CLI::App* cmd =
+      app.add_subcommand("status", "Is the sensor running, its event rate, losses, index size");
+  cmd->add_option("--base-dir", opts->base_dir,
+                  "Store base directory (default $RITMA_BASE_DIR or /var/lib/ritma)");
   cmd->add_option("--node-id", opts->node_id, "Node id (default $RITMA_NODE_ID or derived)");
   cmd->add_flag("--json", opts->json, "Print JSON");
   cmd->callback([opts] {
     const store::StorePaths paths = store::resolve_store_paths(
         opts->base_dir.empty() ? std::nullopt
                                : std::optional<std::filesystem::path>(opts->base_dir));
-    auto node = store::resolve_node_id(opts->node_id.empty() ? std::nullopt
-                                                             : std::optional<std::string>(opts->node_id));
+    auto node = store::resolve_node_id(
+        opts->node_id.empty() ? std::nullopt : std::optional<std::string>(opts->node_id));
     nlohmann::json j;
     pid_t holder = 0;
     if (node.ok()) {
@@ -86,7 +88,8 @@ void register_status_command(CLI::App& app) {
     } else {
       std::cout << "sensor:       not running\n";
     }
-    if (j.contains("node_id")) std::cout << "node:         " << j["node_id"].get<std::string>() << "\n";
+    if (j.contains("node_id"))
+      std::cout << "node:         " << j["node_id"].get<std::string>() << "\n";
     if (status.ok()) {
       char line[256];
       std::snprintf(line, sizeof line,

@@ -13,7 +13,9 @@
 
 namespace ritma {
 
-Blake3Hasher::Blake3Hasher() { blake3_hasher_init(&state_); }
+Blake3Hasher::Blake3Hasher() {
+  blake3_hasher_init(&state_);
+}
 
 Blake3Hasher Blake3Hasher::keyed(const Hash32& key) {
   Blake3Hasher h;
@@ -21,7 +23,9 @@ Blake3Hasher Blake3Hasher::keyed(const Hash32& key) {
   return h;
 }
 
-void Blake3Hasher::update(ByteSpan data) { blake3_hasher_update(&state_, data.data(), data.size()); }
+void Blake3Hasher::update(ByteSpan data) {
+  blake3_hasher_update(&state_, data.data(), data.size());
+}
 
 Hash32 Blake3Hasher::finalize() const {
   Hash32 out;
@@ -42,7 +46,6 @@ Hash32 blake3_keyed(const Hash32& key, ByteSpan data) {
 }
 
 namespace {
-
 
 Error file_error(const std::filesystem::path& path, const char* what) {
   return make_error(path.string() + ": " + what + ": " + std::strerror(errno));

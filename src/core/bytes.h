@@ -22,8 +22,12 @@ inline ByteSpan as_bytes(std::string_view s) {
 inline std::string_view as_chars(ByteSpan b) {
   return std::string_view(reinterpret_cast<const char*>(b.data()), b.size());
 }
-inline void append(Bytes& out, ByteSpan b) { out.insert(out.end(), b.begin(), b.end()); }
-inline void append(Bytes& out, std::string_view s) { append(out, as_bytes(s)); }
+inline void append(Bytes& out, ByteSpan b) {
+  out.insert(out.end(), b.begin(), b.end());
+}
+inline void append(Bytes& out, std::string_view s) {
+  append(out, as_bytes(s));
+}
 
 // Lowercase hexadecimal.
 std::string to_hex(ByteSpan b);

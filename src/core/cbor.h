@@ -81,9 +81,9 @@ class Value {
 };
 
 struct DecodeLimits {
-  size_t max_depth = 16;           // nesting of arrays/maps; the top-level item is depth 1
-  bool allow_maps = false;         // the formats' hashed bytes never contain maps
-  uint64_t max_items = 1u << 22;   // total items in one document (defends against bombs)
+  size_t max_depth = 16;          // nesting of arrays/maps; the top-level item is depth 1
+  bool allow_maps = false;        // the formats' hashed bytes never contain maps
+  uint64_t max_items = 1u << 22;  // total items in one document (defends against bombs)
 };
 
 // Decodes exactly one item that spans all of `in`. Errors name the byte offset and the rule

@@ -18,7 +18,6 @@ Error errno_error(const std::string& what, const std::filesystem::path& p) {
   return make_error(what + " " + p.string() + ": " + std::strerror(errno));
 }
 
-
 Status write_all(int fd, ByteSpan data, const std::filesystem::path& p) {
   size_t done = 0;
   while (done < data.size()) {

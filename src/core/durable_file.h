@@ -15,12 +15,12 @@ namespace ritma {
 
 // Points inside atomic_write_file, reported to a hook so tests can crash the writer there.
 enum class AtomicWriteStep {
-  kTempCreated,   // temp file exists, empty
-  kHalfWritten,   // first half of the content written to the temp file
-  kWritten,       // all content written, not yet fsynced
-  kSynced,        // temp file fsynced and closed
-  kRenamed,       // renamed over the target, directory not yet fsynced
-  kDirSynced,     // done
+  kTempCreated,  // temp file exists, empty
+  kHalfWritten,  // first half of the content written to the temp file
+  kWritten,      // all content written, not yet fsynced
+  kSynced,       // temp file fsynced and closed
+  kRenamed,      // renamed over the target, directory not yet fsynced
+  kDirSynced,    // done
 };
 using AtomicWriteHook = std::function<void(AtomicWriteStep)>;
 

@@ -15,7 +15,9 @@ void ensure_sodium() {
   if (!ok) std::abort();  // no usable randomness or CPU features: nothing can be signed
 }
 
-void SigningKey::SecretDeleter::operator()(uint8_t* p) const { sodium_free(p); }
+void SigningKey::SecretDeleter::operator()(uint8_t* p) const {
+  sodium_free(p);
+}
 
 namespace {
 uint8_t* alloc_secret() {
@@ -43,7 +45,9 @@ Result<SigningKey> SigningKey::from_seed(ByteSpan seed) {
   return k;
 }
 
-ByteSpan SigningKey::seed() const { return ByteSpan(secret_.get(), crypto_sign_SEEDBYTES); }
+ByteSpan SigningKey::seed() const {
+  return ByteSpan(secret_.get(), crypto_sign_SEEDBYTES);
+}
 
 Signature SigningKey::sign(ByteSpan message) const {
   Signature sig;

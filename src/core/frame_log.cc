@@ -70,7 +70,9 @@ Result<FrameWriter> FrameWriter::open(const std::filesystem::path& path, TornTai
 }
 
 FrameWriter::FrameWriter(FrameWriter&& other) noexcept
-    : fd_(other.fd_), path_(std::move(other.path_)), size_(other.size_),
+    : fd_(other.fd_),
+      path_(std::move(other.path_)),
+      size_(other.size_),
       truncated_(other.truncated_) {
   other.fd_ = -1;
 }

@@ -167,7 +167,8 @@ Result<NamedSigningKey> load_private_key_file(const std::filesystem::path& path)
   ssize_t n = read(fd, buf, sizeof buf);
   close(fd);
   if (n < 0) return make_error("cannot read private key " + path.string());
-  if (n == ssize_t(sizeof buf)) return make_error("private key file " + path.string() + " too large");
+  if (n == ssize_t(sizeof buf))
+    return make_error("private key file " + path.string() + " too large");
   auto key = parse_private_key(std::string_view(buf, static_cast<size_t>(n)));
   sodium_memzero(buf, sizeof buf);
   if (!key) return make_error(path.string() + ": " + key.error().message);

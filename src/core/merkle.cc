@@ -9,7 +9,9 @@ namespace ritma::merkle {
 namespace {
 
 // Largest power of two strictly less than n (n >= 2).
-uint64_t split_point(uint64_t n) { return std::bit_floor(n - 1); }
+uint64_t split_point(uint64_t n) {
+  return std::bit_floor(n - 1);
+}
 
 Hash32 subtree_root(std::span<const Hash32> leaves) {
   if (leaves.empty()) return empty_root();
@@ -49,7 +51,9 @@ void subproof(std::span<const Hash32> leaves, uint64_t m, bool complete, Proof& 
 
 }  // namespace
 
-Hash32 empty_root() { return sha256({}); }
+Hash32 empty_root() {
+  return sha256({});
+}
 
 Hash32 leaf_hash(ByteSpan leaf_data) {
   thread_local Sha256 h;

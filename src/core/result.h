@@ -13,13 +13,15 @@ struct Error {
   std::string message;
 };
 
-inline Error make_error(std::string message) { return Error{std::move(message)}; }
+inline Error make_error(std::string message) {
+  return Error{std::move(message)};
+}
 
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
-  Result(Error error) : v_(std::move(error)) {}     // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -59,9 +61,9 @@ using Status = Result<void>;
 }  // namespace ritma
 
 // Propagates the error of a Result expression; evaluates to nothing on success.
-#define RITMA_TRY(expr)                                 \
-  do {                                                  \
-    auto ritma_try_status_ = (expr);                    \
+#define RITMA_TRY(expr)                                            \
+  do {                                                             \
+    auto ritma_try_status_ = (expr);                               \
     if (!ritma_try_status_.ok()) return ritma_try_status_.error(); \
   } while (0)
 

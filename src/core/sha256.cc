@@ -22,9 +22,13 @@ Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
   if (ctx_ == nullptr || EVP_DigestInit_ex2(ctx_, sha256_md(), nullptr) != 1) std::abort();
 }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(ctx_);
+}
 
-void Sha256::update(ByteSpan data) { EVP_DigestUpdate(ctx_, data.data(), data.size()); }
+void Sha256::update(ByteSpan data) {
+  EVP_DigestUpdate(ctx_, data.data(), data.size());
+}
 
 Hash32 Sha256::finalize() {
   Hash32 out;

@@ -97,7 +97,8 @@ Result<VerifiedNote> open(std::string_view text, const std::vector<NamedPublicKe
     }
     line.remove_prefix(kSigPrefix.size());
     const size_t sp = line.find(' ');
-    if (sp == std::string_view::npos) return make_error("malformed note: signature line lacks a key name");
+    if (sp == std::string_view::npos)
+      return make_error("malformed note: signature line lacks a key name");
     const std::string_view name = line.substr(0, sp);
     RITMA_TRY(check_key_name(name));
     auto blob = from_base64(line.substr(sp + 1));

@@ -14,8 +14,7 @@ Result<SingleWriterLock> SingleWriterLock::acquire(const std::filesystem::path& 
                                                    const std::string& what) {
   int fd = open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) {
-    return make_error("cannot open lock file " + lock_file.string() + ": " +
-                      std::strerror(errno));
+    return make_error("cannot open lock file " + lock_file.string() + ": " + std::strerror(errno));
   }
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;

@@ -65,7 +65,8 @@ Status validate(const SensorConfig& c) {
                       "\")");
   }
   if (!std::has_single_bit(c.ringbuf_mb)) {
-    return make_error("ringbuf_mb must be a power of two (got " + std::to_string(c.ringbuf_mb) + ")");
+    return make_error("ringbuf_mb must be a power of two (got " + std::to_string(c.ringbuf_mb) +
+                      ")");
   }
   if (c.ringbuf_bytes_override != 0 &&
       (!std::has_single_bit(c.ringbuf_bytes_override) || c.ringbuf_bytes_override < 4096)) {
@@ -73,7 +74,8 @@ Status validate(const SensorConfig& c) {
   }
   if (c.readonly_skip_prefixes.size() > 8) return make_error("at most 8 readonly_skip_prefixes");
   for (const auto& p : c.readonly_skip_prefixes) {
-    if (p.empty() || p.size() > 32) return make_error("a readonly skip prefix must be 1 to 32 bytes");
+    if (p.empty() || p.size() > 32)
+      return make_error("a readonly skip prefix must be 1 to 32 bytes");
   }
   return {};
 }

@@ -6,24 +6,23 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/result.h"
 
 namespace ritma::sensor {
 
 struct SensorConfig {
-  std::string node_id;                  // empty: from the environment or /etc/machine-id
-  std::filesystem::path base_dir;       // empty: RITMA_BASE_DIR or /var/lib/ritma
-  uint32_t ringbuf_mb = 16;             // BPF ring buffer size (MiB, power of two)
+  std::string node_id;                        // empty: from the environment or /etc/machine-id
+  std::filesystem::path base_dir;             // empty: RITMA_BASE_DIR or /var/lib/ritma
+  uint32_t ringbuf_mb = 16;                   // BPF ring buffer size (MiB, power of two)
   std::string readonly_opens = "skip-noisy";  // "none" | "all" | "skip-noisy"
-  std::vector<std::string> readonly_skip_prefixes = {"/proc/", "/sys/", "/dev/", "/usr/lib/",
-                                                     "/lib/", "/usr/share/", "/etc/ld.so.cache",
-                                                     "/usr/lib64/"};
+  std::vector<std::string> readonly_skip_prefixes = {
+      "/proc/",           "/sys/",      "/dev/", "/usr/lib/", "/lib/", "/usr/share/",
+      "/etc/ld.so.cache", "/usr/lib64/"};
   uint32_t flush_interval_ms = 200;     // hot-index batch interval
   uint32_t status_interval_s = 10;      // progress line on stderr; 0 = quiet
   uint64_t ringbuf_bytes_override = 0;  // tests only: exact ring buffer bytes (power of two)

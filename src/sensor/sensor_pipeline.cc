@@ -115,7 +115,9 @@ void SensorPipeline::account(const capture::KernelCounters& now) {
   last_ = now;
 }
 
-void SensorPipeline::add_sensor_event(capture::Event e) { push(e); }
+void SensorPipeline::add_sensor_event(capture::Event e) {
+  push(e);
+}
 
 Status SensorPipeline::flush() {
   if (batch_.empty()) return {};

@@ -86,8 +86,8 @@ TEST(Cli, KeysShowWithoutKeySaysHowToCreate) {
 
 TEST(Cli, KeysInitRejectsBadNodeId) {
   test::TempDir dir;
-  auto r = run_program({RITMA_BIN, "keys", "init", "--base-dir", dir.path().string(),
-                        "--node-id", "bad id+"});
+  auto r = run_program(
+      {RITMA_BIN, "keys", "init", "--base-dir", dir.path().string(), "--node-id", "bad id+"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("node id"), std::string::npos) << r.err;
 }

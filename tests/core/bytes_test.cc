@@ -16,9 +16,12 @@ TEST(Bytes, HexRoundTripAndRejects) {
 }
 
 TEST(Bytes, Base64Rfc4648Vectors) {
-  const std::pair<const char*, const char*> v[] = {{"", ""},          {"f", "Zg=="},
-                                                   {"fo", "Zm8="},     {"foo", "Zm9v"},
-                                                   {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+  const std::pair<const char*, const char*> v[] = {{"", ""},
+                                                   {"f", "Zg=="},
+                                                   {"fo", "Zm8="},
+                                                   {"foo", "Zm9v"},
+                                                   {"foob", "Zm9vYg=="},
+                                                   {"fooba", "Zm9vYmE="},
                                                    {"foobar", "Zm9vYmFy"}};
   for (const auto& [plain, enc] : v) {
     EXPECT_EQ(to_base64(as_bytes(plain)), enc);
@@ -26,8 +29,8 @@ TEST(Bytes, Base64Rfc4648Vectors) {
     ASSERT_TRUE(d.ok());
     EXPECT_EQ(as_chars(*d), plain);
   }
-  for (const char* bad : {"Zg", "Zg=", "Z===", "Zm9v\n", "Zm 9v", "Zm9v!", "Zg==Zg==",
-                          "Zh==", "Zm9=", "Zm\x99v"}) {
+  for (const char* bad :
+       {"Zg", "Zg=", "Z===", "Zm9v\n", "Zm 9v", "Zm9v!", "Zg==Zg==", "Zh==", "Zm9=", "Zm\x99v"}) {
     EXPECT_FALSE(from_base64(bad).ok()) << bad;
   }
 }

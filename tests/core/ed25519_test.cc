@@ -128,9 +128,9 @@ TEST(KeyFile, KnownFormatAndKeyIdFromSpec) {
 }
 
 TEST(KeyFile, RejectsMalformedKeys) {
-  for (const char* bad : {"", "PRIVATE+KEY+", "PRIVATE+KEY+name+0000+AQ==", "name+zzzzzzzz+AQ==",
-                          "na me+00000000+AQ==", "name+00000000", "+00000000+AQ==",
-                          "name+00000000+!!!!"}) {
+  for (const char* bad :
+       {"", "PRIVATE+KEY+", "PRIVATE+KEY+name+0000+AQ==", "name+zzzzzzzz+AQ==",
+        "na me+00000000+AQ==", "name+00000000", "+00000000+AQ==", "name+00000000+!!!!"}) {
     EXPECT_FALSE(parse_public_key(bad).ok()) << bad;
     EXPECT_FALSE(parse_private_key(bad).ok()) << bad;
   }

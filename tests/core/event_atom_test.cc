@@ -103,11 +103,12 @@ TEST(EventAtom, RejectsUtf8EncodedAsBytesAndSchemaViolations) {
   EXPECT_FALSE(decode_event_atom(mutate(10, cbor::Value::unsigned_int(1ull << 33))).ok());
   EXPECT_FALSE(decode_event_atom(mutate(10, cbor::Value::text_string("1"))).ok());
   EXPECT_FALSE(decode_event_atom(mutate(28, cbor::Value::unsigned_int(0))).ok());
-  EXPECT_FALSE(decode_event_atom(mutate(
-      33, cbor::Value::array({cbor::Value::unsigned_int(AF_INET),
-                              cbor::Value::byte_string(Bytes(16, 0)), cbor::Value::unsigned_int(1),
-                              cbor::Value::text_string("")})))
-                   .ok());
+  EXPECT_FALSE(
+      decode_event_atom(mutate(33, cbor::Value::array({cbor::Value::unsigned_int(AF_INET),
+                                                       cbor::Value::byte_string(Bytes(16, 0)),
+                                                       cbor::Value::unsigned_int(1),
+                                                       cbor::Value::text_string("")})))
+          .ok());
   auto items = v->as_array();
   items.pop_back();
   EXPECT_FALSE(decode_event_atom(cbor::encode(cbor::Value::array(items))).ok());
@@ -190,8 +191,8 @@ TEST(RecordDecoder, NetAddressAndDnsQuestion) {
   in.sin_addr.s_addr = htonl(0x7f000001);
   std::memcpy(r.addr, &in, sizeof in);
   r.addr_len = sizeof in;
-  const uint8_t q[] = {0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 7, 'e', 'x', 'a', 'm', 'p',
-                       'l', 'e', 3,   'c',  'o', 'm', 0, 0, 28, 0, 1};
+  const uint8_t q[] = {0x12, 0x34, 1,   0,   0,   1, 0,   0,   0,   0, 0, 0,  7, 'e', 'x',
+                       'a',  'm',  'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 28, 0, 1};
   std::memcpy(r.payload, q, sizeof q);
   r.payload_len = sizeof q;
   Event e;

@@ -24,7 +24,9 @@ uint64_t ref_k(uint64_t n) {
   return k;
 }
 using Leaves = std::vector<Bytes>;
-Leaves slice(const Leaves& d, uint64_t a, uint64_t b) { return Leaves(d.begin() + a, d.begin() + b); }
+Leaves slice(const Leaves& d, uint64_t a, uint64_t b) {
+  return Leaves(d.begin() + a, d.begin() + b);
+}
 Hash32 ref_mth(const Leaves& d) {
   if (d.empty()) return ref_sha({});
   if (d.size() == 1) {
@@ -68,7 +70,9 @@ Proof ref_subproof(uint64_t m, const Leaves& d, bool b) {
   }
   return p;
 }
-Proof ref_consistency(uint64_t m, const Leaves& d) { return ref_subproof(m, d, true); }
+Proof ref_consistency(uint64_t m, const Leaves& d) {
+  return ref_subproof(m, d, true);
+}
 
 // ---- Fixtures ----
 Leaves make_leaves(uint64_t n) {

@@ -33,8 +33,8 @@ Checkpoint sample_checkpoint() {
 TEST(SignedNote, MatchesHandBuiltVectorFromSpec) {
   const NamedSigningKey k = rfc_key("ritma.example/node-a");
   const Checkpoint c = sample_checkpoint();
-  const std::string body = "ritma.example/node-a\n42\n" +
-                           ossl_base64(Bytes(c.root.begin(), c.root.end())) + "\n";
+  const std::string body =
+      "ritma.example/node-a\n42\n" + ossl_base64(Bytes(c.root.begin(), c.root.end())) + "\n";
   ASSERT_EQ(checkpoint_body(c), body);
 
   // key id: SHA-256(name || 0x0A || 0x01 || public key)[0:4]
@@ -54,7 +54,8 @@ TEST(SignedNote, MatchesHandBuiltVectorFromSpec) {
                        sk);
   Bytes blob(digest, digest + 4);
   blob.insert(blob.end(), sig, sig + 64);
-  const std::string expected = body + "\n" + "\xe2\x80\x94 " + k.name + " " + ossl_base64(blob) + "\n";
+  const std::string expected =
+      body + "\n" + "\xe2\x80\x94 " + k.name + " " + ossl_base64(blob) + "\n";
 
   auto note = sign(body, {&k});
   ASSERT_TRUE(note.ok()) << note.error().message;
@@ -138,7 +139,8 @@ TEST(SignedNote, RejectsMalformedNotes) {
   for (const std::string& bad :
        {std::string(""), std::string("no signatures\n"), good.substr(0, good.size() - 1),
         std::string("body\n\n- log-a AAAA\n"), std::string("body\n\n\xe2\x80\x94 log-a\n"),
-        std::string("bo\x01" "dy\n\n\xe2\x80\x94 log-a AAAAAAA=\n"),
+        std::string("bo\x01"
+                    "dy\n\n\xe2\x80\x94 log-a AAAAAAA=\n"),
         std::string("body\xff\n\n\xe2\x80\x94 log-a AAAAAAA=\n")}) {
     EXPECT_FALSE(open(bad, {pa}).ok()) << bad;
   }
@@ -153,8 +155,8 @@ TEST(Checkpoint, ParsesStrictly) {
   ASSERT_TRUE(ext.ok());
   EXPECT_EQ(ext->extensions, std::vector<std::string>{"extra line"});
   for (const std::string& bad :
-       {"o\n05\n" + root + "\n", "o\n-1\n" + root + "\n", "o\n1x\n" + root + "\n",
-        "o\n1\n" + root, "\n1\n" + root + "\n", std::string("o\n1\nAAAA\n"), std::string("o\n1\n"),
+       {"o\n05\n" + root + "\n", "o\n-1\n" + root + "\n", "o\n1x\n" + root + "\n", "o\n1\n" + root,
+        "\n1\n" + root + "\n", std::string("o\n1\nAAAA\n"), std::string("o\n1\n"),
         "o\n18446744073709551616\n" + root + "\n", "o\n1\n" + root + "\n\n"}) {
     EXPECT_FALSE(parse_checkpoint_body(bad).ok()) << bad;
   }

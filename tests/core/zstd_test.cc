@@ -1,7 +1,7 @@
 // zstd round trips and bounded, strict decompression.
-#include "core/zstd_codec.h"
-
 #include <gtest/gtest.h>
+
+#include "core/zstd_codec.h"
 
 namespace ritma {
 namespace {

@@ -17,7 +17,9 @@ Bytes input_of(size_t n) {
   return b;
 }
 
-std::string first_field(const std::string& line) { return line.substr(0, line.find(' ')); }
+std::string first_field(const std::string& line) {
+  return line.substr(0, line.find(' '));
+}
 
 TEST(HashInterop, Blake3EqualsB3sum) {
   test::TempDir dir;
@@ -34,7 +36,8 @@ TEST(HashInterop, Blake3EqualsB3sum) {
     EXPECT_EQ(to_hex(*from_file), want) << "file n=" << n;
     // Streaming in odd-sized pieces gives the same digest.
     Blake3Hasher h;
-    for (size_t off = 0; off < n; off += 7) h.update(ByteSpan(in).subspan(off, std::min<size_t>(7, n - off)));
+    for (size_t off = 0; off < n; off += 7)
+      h.update(ByteSpan(in).subspan(off, std::min<size_t>(7, n - off)));
     EXPECT_EQ(to_hex(h.finalize()), want) << "streamed n=" << n;
   }
 }
@@ -49,9 +52,8 @@ TEST(HashInterop, Blake3KeyedEqualsB3sumKeyed) {
     const auto path = dir / ("in-" + std::to_string(n));
     test::write_file_bytes(path, in);
     // b3sum reads the key from standard input; run it through a shell redirect.
-    const auto r = test::run_program(
-        {"/bin/sh", "-c", "/usr/bin/b3sum --keyed \"$1\" < \"$2\"", "sh", path.string(),
-         (dir / "key").string()});
+    const auto r = test::run_program({"/bin/sh", "-c", "/usr/bin/b3sum --keyed \"$1\" < \"$2\"",
+                                      "sh", path.string(), (dir / "key").string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(to_hex(blake3_keyed(key, in)), first_field(r.out)) << "n=" << n;
   }
@@ -67,7 +69,8 @@ TEST(HashInterop, Sha256EqualsSha256sum) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(to_hex(sha256(in)), first_field(r.out)) << "n=" << n;
     Sha256 h;
-    for (size_t off = 0; off < n; off += 61) h.update(ByteSpan(in).subspan(off, std::min<size_t>(61, n - off)));
+    for (size_t off = 0; off < n; off += 61)
+      h.update(ByteSpan(in).subspan(off, std::min<size_t>(61, n - off)));
     EXPECT_EQ(to_hex(h.finalize()), first_field(r.out)) << "streamed n=" << n;
   }
 }

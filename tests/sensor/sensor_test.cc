@@ -38,12 +38,12 @@ using capture::Event;
 using capture::EventType;
 using namespace std::chrono_literals;
 
-#define REQUIRE_ROOT()                                                                   \
-  do {                                                                                   \
-    if (geteuid() != 0) {                                                                \
-      if (test::in_ci()) FAIL() << "CI=true: this test needs root (BPF) and must run";   \
+#define REQUIRE_ROOT()                                                                      \
+  do {                                                                                      \
+    if (geteuid() != 0) {                                                                   \
+      if (test::in_ci()) FAIL() << "CI=true: this test needs root (BPF) and must run";      \
       GTEST_SKIP() << "needs root to load BPF programs (run as root, or CI=true to force)"; \
-    }                                                                                    \
+    }                                                                                       \
   } while (0)
 
 // A ritma-sensor process started in the background with its own store.
@@ -164,14 +164,17 @@ pid_t exec_child(const std::vector<std::string>& args) {
   });
 }
 
-const Event* find_event(const std::vector<Event>& events, const std::function<bool(const Event&)>& p) {
+const Event* find_event(const std::vector<Event>& events,
+                        const std::function<bool(const Event&)>& p) {
   for (const auto& e : events) {
     if (p(e)) return &e;
   }
   return nullptr;
 }
 
-std::string name_of(const Event& e) { return std::string(capture::event_name(e.type, e.op)); }
+std::string name_of(const Event& e) {
+  return std::string(capture::event_name(e.type, e.op));
+}
 
 TEST(Sensor, RecordsScriptedWorkloadWithResults) {
   REQUIRE_ROOT();
@@ -219,15 +222,16 @@ TEST(Sensor, RecordsScriptedWorkloadWithResults) {
     if (connect(s, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) return 1;
     close(s);
     s = socket(AF_INET, SOCK_STREAM, 0);
-    if (connect(s, reinterpret_cast<const sockaddr*>(&closed_addr), sizeof closed_addr) == 0) return 2;
+    if (connect(s, reinterpret_cast<const sockaddr*>(&closed_addr), sizeof closed_addr) == 0)
+      return 2;
     close(s);
     int u = socket(AF_INET, SOCK_DGRAM, 0);
     sockaddr_in dns{};
     dns.sin_family = AF_INET;
     dns.sin_port = htons(53);
     dns.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const uint8_t q[] = {0xab, 0xcd, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 5, 'r', 'i', 't', 'm', 'a',
-                         4,    't',  'e', 's', 't', 0, 0, 1, 0, 1};
+    const uint8_t q[] = {0xab, 0xcd, 1,   0,   0, 1,   0,   0,   0,   0, 0, 0, 5, 'r',
+                         'i',  't',  'm', 'a', 4, 't', 'e', 's', 't', 0, 0, 1, 0, 1};
     sendto(u, q, sizeof q, 0, reinterpret_cast<const sockaddr*>(&dns), sizeof dns);
     close(u);
     return 0;
@@ -527,7 +531,6 @@ TEST(Sensor, ProcessInDockerLikeCgroupIsAttributed) {
   EXPECT_EQ(e->container_id, id);
 }
 
-
 // Ground truth from an independent tracer: bpftrace (Debian's package) records the same
 // workload from the kernel's classic sched tracepoints (tracefs mounted in a private mount
 // namespace, so the host is untouched). The sensor's execs in the workload's process tree
@@ -567,11 +570,12 @@ TEST(Sensor, ExecsMatchBpftraceForAWorkloadTree) {
   SensorProcess sensor(dir / "store");
   ASSERT_TRUE(sensor.wait_recording()) << sensor.stderr_text();
 
-  const pid_t root = exec_child(
-      {"/bin/sh", "-c",
-       "for i in 1 2 3 4 5; do /bin/echo ritma-gt-$i >/dev/null; done; /bin/true; "
-       "/bin/sh -c '/bin/echo nested >/dev/null; /usr/bin/env true'; /bin/no-such-binary 2>/dev/null; "
-       "exit 0"});
+  const pid_t root =
+      exec_child({"/bin/sh", "-c",
+                  "for i in 1 2 3 4 5; do /bin/echo ritma-gt-$i >/dev/null; done; /bin/true; "
+                  "/bin/sh -c '/bin/echo nested >/dev/null; /usr/bin/env true'; "
+                  "/bin/no-such-binary 2>/dev/null; "
+                  "exit 0"});
   std::this_thread::sleep_for(1s);
   sensor.stop();
   kill(tracer, SIGINT);
@@ -641,7 +645,6 @@ TEST(Sensor, ExecsMatchBpftraceForAWorkloadTree) {
   EXPECT_EQ(sensor_execs, bt_execs);
   EXPECT_GE(failed_execs, 1u) << "the failed exec of /bin/no-such-binary (bpftrace cannot see it)";
 }
-
 
 // The deployment grants CAP_BPF and CAP_PERFMON only (docs/DEPLOY.md): the sensor runs as an
 // unprivileged uid with exactly those and still captures.
