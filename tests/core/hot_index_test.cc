@@ -408,7 +408,7 @@ TEST_F(HotIndexQuery, ByActorHexPrefix) {
   EXPECT_EQ(run(q), Seqs{});
   q.actor_hex_prefix = "1";
   EXPECT_EQ(run(q), (Seqs{7, 8, 9, 10, 11}));
-  for (const char* bad : {"xyz", "ab-", std::string(33, 'a').c_str()}) {
+  for (const std::string& bad : {std::string("xyz"), std::string("ab-"), std::string(33, 'a')}) {
     q.actor_hex_prefix = bad;
     auto r = writer_->query(q);
     ASSERT_FALSE(r.ok()) << bad;
