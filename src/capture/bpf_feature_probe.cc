@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/text_lines.h"
 #include "core/unique_fd.h"
 
 namespace ritma::capture {
@@ -92,14 +93,6 @@ std::string errno_name(int err) {
   if (err == kEnotsupp) return "ENOTSUPP";
   const char* name = strerrorname_np(err);
   return name != nullptr ? name : "errno " + std::to_string(err);
-}
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  return std::string(s);
 }
 
 // The last non-empty line of a (verifier) log, shortened for a one-line detail.
@@ -307,27 +300,6 @@ FeatureReport make_report(std::string name, Status status, std::string detail,
   r.detail = std::move(detail);
   if (status != Status::kAvailable) r.cost = std::string(cost_if_missing);
   return r;
-}
-
-std::string read_first_line(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  if (in) std::getline(in, line);
-  return trim(line);
-}
-
-bool path_exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-std::string join(const std::vector<std::string>& parts, std::string_view sep) {
-  std::string out;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (i > 0) out += sep;
-    out += parts[i];
-  }
-  return out;
 }
 
 // Per-tracepoint attach outcomes, summarised as "raw_tp/{a,b}: <why>" groups.

@@ -18,8 +18,4 @@ inline constexpr std::string_view kEventAtomTag = "ritma-ev@1";
 void encode_event_atom(const Event& e, const BootId& boot_id, Bytes& out);
 Result<Event> decode_event_atom(ByteSpan atom, BootId* boot_id = nullptr);
 
-// True when `s` is valid UTF-8 (kernel strings are bytes; those that are not UTF-8 are encoded
-// as CBOR byte strings instead of text).
-bool is_valid_utf8(std::string_view s);
-
 }  // namespace ritma::capture

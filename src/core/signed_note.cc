@@ -3,6 +3,8 @@
 
 #include <charconv>
 
+#include "core/utf8.h"
+
 namespace ritma::note {
 namespace {
 
@@ -11,41 +13,15 @@ constexpr size_t kMaxSignatures = 100;
 
 // Note text is valid UTF-8 with no control characters other than newline.
 Status check_note_text(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
+  if (auto problem = find_invalid_utf8(as_bytes(s))) {
+    return make_error("note text is not valid UTF-8 at byte " + std::to_string(problem->index) +
+                      ": " + problem->reason);
+  }
+  for (size_t i = 0; i < s.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      if ((c < 0x20 && c != '\n') || c == 0x7f) {
-        return make_error("note text contains a control character at byte " + std::to_string(i));
-      }
-      ++i;
-      continue;
+    if ((c < 0x20 && c != '\n') || c == 0x7f) {
+      return make_error("note text contains a control character at byte " + std::to_string(i));
     }
-    size_t len = 0;
-    uint32_t cp = 0;
-    if ((c & 0xe0) == 0xc0) {
-      len = 2;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      len = 3;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return make_error("note text is not valid UTF-8 at byte " + std::to_string(i));
-    }
-    if (i + len > s.size()) return make_error("note text has a truncated UTF-8 sequence");
-    for (size_t k = 1; k < len; ++k) {
-      const unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return make_error("note text is not valid UTF-8");
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-      return make_error("note text has an invalid UTF-8 code point");
-    }
-    i += len;
   }
   return {};
 }

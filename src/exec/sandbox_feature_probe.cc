@@ -33,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/text_lines.h"
 #include "core/unique_fd.h"
 
 namespace ritma::exec {
@@ -59,35 +60,6 @@ constexpr unsigned kChildTimeoutSeconds = 10;
 std::string errno_name(int err) {
   const char* name = strerrorname_np(err);
   return name != nullptr ? name : "errno " + std::to_string(err);
-}
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  return std::string(s);
-}
-
-std::string read_first_line(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  if (in) std::getline(in, line);
-  return trim(line);
-}
-
-bool path_exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-std::string join(const std::vector<std::string>& parts, std::string_view sep) {
-  std::string out;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (i > 0) out += sep;
-    out += parts[i];
-  }
-  return out;
 }
 
 bool has(const std::vector<std::string>& v, std::string_view s) {
