@@ -175,6 +175,12 @@ Error db_error(const std::filesystem::path& path, sqlite3* db, int rc, std::stri
                       "); a reader needs read access to the file, its -wal and -shm files, "
                       "and search access to the directory");
   }
+  if (primary == SQLITE_READONLY) {
+    return make_error("hot index " + p + ": " + std::string(what) + ": " + errmsg(db, rc) +
+                      "; a user without write access to its directory can read it only while "
+                      "its -wal and -shm files exist (the sensor keeps them), and the sensor "
+                      "needs write access to the file and the directory");
+  }
   if (primary == SQLITE_BUSY) {
     return make_error("hot index " + p + " is locked by another process (" + std::string(what) +
                       "); there must be one writer");
