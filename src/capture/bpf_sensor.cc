@@ -169,6 +169,10 @@ Result<int> BpfSensor::poll(int timeout_ms) {
   return n < 0 ? 0 : n;
 }
 
+void BpfSensor::detach() {
+  sensor_bpf::detach(skel_);
+}
+
 Result<int> BpfSensor::drain() {
   const int n = ring_buffer__consume(ring_);
   if (n < 0) return bpf_error("ring buffer consume failed", n);

@@ -51,6 +51,9 @@ class BpfSensor {
   Result<int> poll(int timeout_ms);
   // Delivers whatever is in the buffer now without waiting.
   Result<int> drain();
+  // Detaches the programs: nothing more is recorded or counted. Call before the final drain()
+  // and counters() so the last reading covers everything the run will ever report.
+  void detach();
   // Sum over CPUs of the kernel counters.
   Result<KernelCounters> counters() const;
 

@@ -269,9 +269,12 @@ int main(int argc, char** argv) {
       last_status = now;
     }
   }
-  // Drain what the kernel already delivered, account, flush, and close the run.
+  // Stop capturing, drain what the kernel already delivered, account the final counters
+  // (nothing can be dropped after the detach), flush, and close the run.
+  bpf->detach();
   (void)bpf->drain();
-  pipeline.account(must(bpf->counters(), "kernel counters"));
+  const capture::KernelCounters kernel = must(bpf->counters(), "kernel counters");
+  pipeline.account(kernel);
   must(pipeline.flush(), "hot index");
   const auto& c = pipeline.counters();
   must(index.end_run(run_id, static_cast<int64_t>(sensor::boottime_ns()) + offset, end_reason),
@@ -280,9 +283,14 @@ int main(int argc, char** argv) {
                                            c.undecodable, pipeline.next_seq()});
   std::fprintf(stderr,
                "ritma-sensor: %s; %llu events recorded, %llu lost (sealed as loss events), %llu "
-               "filtered by policy\n",
+               "filtered by policy\n"
+               "ritma-sensor: kernel counters at stop: ringbuf_drops=%llu pending_overflow=%llu "
+               "filtered_opens=%llu emitted=%llu\n",
                end_reason.c_str(), static_cast<unsigned long long>(c.events),
-               static_cast<unsigned long long>(c.lost),
-               static_cast<unsigned long long>(c.filtered));
+               static_cast<unsigned long long>(c.lost), static_cast<unsigned long long>(c.filtered),
+               static_cast<unsigned long long>(kernel.ringbuf_drops),
+               static_cast<unsigned long long>(kernel.pending_overflow),
+               static_cast<unsigned long long>(kernel.filtered_opens),
+               static_cast<unsigned long long>(kernel.emitted));
   return 0;
 }
