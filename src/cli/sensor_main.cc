@@ -225,6 +225,7 @@ int main(int argc, char** argv) {
   auto last_flush = started;
   auto last_status = started;
   auto last_status_file = started;
+  auto last_reap = started;
   uint64_t events_at_last_status = 0;
   uint64_t events_at_status_file = 0;
   const std::filesystem::path status_file = sensor::status_file_path(paths);
@@ -246,6 +247,12 @@ int main(int argc, char** argv) {
       pipeline.account(must(bpf->counters(), "kernel counters"));
       must(pipeline.flush(), "hot index");
       last_flush = now;
+    }
+    if (now - last_reap >= std::chrono::seconds(60)) {
+      // Forget processes that exited more than a minute ago (late records still resolve).
+      const uint64_t boot_now = sensor::boottime_ns();
+      processes.reap(boot_now > 60'000'000'000ull ? boot_now - 60'000'000'000ull : 0);
+      last_reap = now;
     }
     if (now - last_status_file >= std::chrono::seconds(2)) {
       const auto& c = pipeline.counters();

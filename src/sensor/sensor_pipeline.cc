@@ -88,7 +88,9 @@ void SensorPipeline::on_record(ByteSpan record) {
   // exiting process is still known when the event is enriched.
   if (e.type != capture::EventType::kExit) update_processes(e);
   processes_->enrich(e);
-  e.actor = capture::compute_actor_id(boot_id_, e.pid, e.start_ns);
+  // enrich() sets the actor from the table's cache; compute it only when it could not.
+  if (e.actor == capture::ActorId{})
+    e.actor = capture::compute_actor_id(boot_id_, e.pid, e.start_ns);
   if (e.type == capture::EventType::kExit) update_processes(e);
   push(e);
 }
