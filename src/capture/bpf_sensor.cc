@@ -97,6 +97,9 @@ void fill_syscall_table(uint8_t* t, size_t size) {
 
 namespace {
 
+// What on_record returns to libbpf to stop consuming early (any negative value does).
+constexpr int kStopEarly = -EAGAIN;
+
 Error bpf_error(const std::string& what, int err) {
   std::string msg = what + ": " + std::strerror(err < 0 ? -err : err);
   if (err == -EPERM || err == EPERM) {
@@ -159,12 +162,13 @@ BpfSensor::~BpfSensor() {
 
 int BpfSensor::on_record(void* ctx, void* data, size_t size) {
   auto* self = static_cast<BpfSensor*>(ctx);
-  self->handler_(ByteSpan(static_cast<const uint8_t*>(data), size));
-  return 0;
+  // A negative return makes libbpf stop after this record (already consumed).
+  return self->handler_(ByteSpan(static_cast<const uint8_t*>(data), size)) ? 0 : kStopEarly;
 }
 
 Result<int> BpfSensor::poll(int timeout_ms) {
   const int n = ring_buffer__poll(ring_, timeout_ms);
+  if (n == kStopEarly) return 1;  // stopped at the handler's request
   if (n < 0 && n != -EINTR) return bpf_error("ring buffer poll failed", n);
   return n < 0 ? 0 : n;
 }
@@ -175,6 +179,7 @@ void BpfSensor::detach() {
 
 Result<int> BpfSensor::drain() {
   const int n = ring_buffer__consume(ring_);
+  if (n == kStopEarly) return 1;  // stopped at the handler's request: more may be waiting
   if (n < 0) return bpf_error("ring buffer consume failed", n);
   return n;
 }

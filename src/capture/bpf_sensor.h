@@ -37,7 +37,9 @@ struct KernelCounters {
 
 class BpfSensor {
  public:
-  using RecordHandler = std::function<void(ByteSpan record)>;
+  // Returns false to stop consuming for now (e.g. the caller's batch is full and must be
+  // flushed); the record passed is consumed either way, the rest stay in the ring buffer.
+  using RecordHandler = std::function<bool(ByteSpan record)>;
 
   // Opens, configures, loads and attaches. Fails with what the kernel said (e.g. EPERM when
   // not privileged) and what to do about it.
@@ -47,9 +49,11 @@ class BpfSensor {
   BpfSensor(const BpfSensor&) = delete;
   BpfSensor& operator=(const BpfSensor&) = delete;
 
-  // Waits up to timeout_ms for records and delivers them; returns how many were delivered.
+  // Waits up to timeout_ms for records and delivers them until the buffer is empty or the
+  // handler asks to stop.
   Result<int> poll(int timeout_ms);
-  // Delivers whatever is in the buffer now without waiting.
+  // Delivers whatever is in the buffer now without waiting; returns how many were delivered
+  // (at least 1 when the handler stopped early, so callers loop until it returns 0).
   Result<int> drain();
   // Detaches the programs: nothing more is recorded or counted. Call before the final drain()
   // and counters() so the last reading covers everything the run will ever report.

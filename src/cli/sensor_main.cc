@@ -207,8 +207,15 @@ int main(int argc, char** argv) {
                               : cfg.ringbuf_mb << 20;
   bpf_cfg.readonly_open_policy = readonly_policy(cfg.readonly_opens);
   bpf_cfg.readonly_skip_prefixes = cfg.readonly_skip_prefixes;
-  auto bpf =
-      must(capture::BpfSensor::start(bpf_cfg, [&](ByteSpan r) { pipeline.on_record(r); }), "eBPF");
+  // Consumption pauses at a full batch so the loop flushes and keeps accounting even while a
+  // storm keeps the ring buffer non-empty.
+  constexpr size_t kMaxBatch = 8192;
+  auto bpf = must(capture::BpfSensor::start(bpf_cfg,
+                                            [&](ByteSpan r) {
+                                              pipeline.on_record(r);
+                                              return pipeline.pending() < kMaxBatch;
+                                            }),
+                  "eBPF");
 
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -242,7 +249,7 @@ int main(int argc, char** argv) {
     }
     auto polled = bpf->poll(50);
     if (!polled.ok()) die(polled.error().message);
-    if (pipeline.pending() >= 8192 ||
+    if (pipeline.pending() >= kMaxBatch ||
         now - last_flush >= std::chrono::milliseconds(cfg.flush_interval_ms)) {
       pipeline.account(must(bpf->counters(), "kernel counters"));
       must(pipeline.flush(), "hot index");
@@ -279,7 +286,12 @@ int main(int argc, char** argv) {
   // Stop capturing, drain what the kernel already delivered, account the final counters
   // (nothing can be dropped after the detach), flush, and close the run.
   bpf->detach();
-  (void)bpf->drain();
+  for (;;) {  // drain in batches
+    auto drained = bpf->drain();
+    if (!drained.ok()) die(drained.error().message);
+    must(pipeline.flush(), "hot index");
+    if (*drained == 0) break;
+  }
   const capture::KernelCounters kernel = must(bpf->counters(), "kernel counters");
   pipeline.account(kernel);
   must(pipeline.flush(), "hot index");
