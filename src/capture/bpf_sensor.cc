@@ -125,6 +125,7 @@ Result<std::unique_ptr<BpfSensor>> BpfSensor::start(const BpfSensorConfig& confi
   ro->self_tgid = config.self_tgid != 0 ? config.self_tgid : static_cast<uint32_t>(getpid());
   ro->readonly_open_policy = config.readonly_open_policy;
   ro->target_cgroup_id = config.target_cgroup_id;
+  ro->wakeup_bytes = config.batch_wakeup ? config.ringbuf_bytes / 16 : 0;
   if (config.readonly_skip_prefixes.size() > RITMA_RO_PREFIXES) {
     return make_error("at most " + std::to_string(RITMA_RO_PREFIXES) +
                       " read-only skip prefixes are supported");
@@ -170,7 +171,9 @@ Result<int> BpfSensor::poll(int timeout_ms) {
   const int n = ring_buffer__poll(ring_, timeout_ms);
   if (n == kStopEarly) return 1;  // stopped at the handler's request
   if (n < 0 && n != -EINTR) return bpf_error("ring buffer poll failed", n);
-  return n < 0 ? 0 : n;
+  if (n > 0) return n;
+  // Timed out (or interrupted): deliver what waits below the wakeup threshold.
+  return drain();
 }
 
 void BpfSensor::detach() {

@@ -26,6 +26,9 @@ struct BpfSensorConfig {
       "/etc/ld.so.cache", "/usr/lib64/"};
   uint64_t target_cgroup_id = 0;  // non-zero: trace only this cgroup (Requiem runs)
   uint32_t self_tgid = 0;         // not traced (the sensor itself); 0 = this process
+  // Wake the consumer only when 1/16 of the buffer is waiting; the consumer must then also
+  // drain() on a timer (poll's timeout). Saves a wakeup per event.
+  bool batch_wakeup = true;
 };
 
 struct KernelCounters {
@@ -50,7 +53,8 @@ class BpfSensor {
   BpfSensor& operator=(const BpfSensor&) = delete;
 
   // Waits up to timeout_ms for records and delivers them until the buffer is empty or the
-  // handler asks to stop.
+  // handler asks to stop. With batch_wakeup, records below the wakeup threshold are delivered
+  // when the timeout expires.
   Result<int> poll(int timeout_ms);
   // Delivers whatever is in the buffer now without waiting; returns how many were delivered
   // (at least 1 when the handler stopped early, so callers loop until it returns 0).

@@ -40,6 +40,9 @@ const volatile char ro_skip_prefix[RITMA_RO_PREFIXES][RITMA_RO_PREFIX_LEN] = {};
 const volatile ritma_u32 ro_skip_len[RITMA_RO_PREFIXES] = {};
 const volatile ritma_u8 syscall_ids[RITMA_MAX_SYSCALL_NR] = {};
 const volatile ritma_u64 target_cgroup_id = 0;     /* when non-zero, trace only this cgroup */
+/* Wake user space only once this much data waits; it also polls on a short timer. Waking it
+ * for every record costs a context switch per event. */
+const volatile ritma_u64 wakeup_bytes = 0;
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -119,7 +122,11 @@ static __always_inline void* reserve(ritma_u32 size, ritma_u16 kind, ritma_u16 o
 
 static __always_inline void submit(void* rec) {
   count(RITMA_CNT_EMITTED);
-  bpf_ringbuf_submit(rec, 0);
+  ritma_u64 flags = 0;
+  if (wakeup_bytes)
+    flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+                                                                            : BPF_RB_NO_WAKEUP;
+  bpf_ringbuf_submit(rec, flags);
 }
 
 /* Copies a user string; sets `trunc_flag` when it filled the field. */
