@@ -241,12 +241,12 @@ class BpftraceRecorder {
       }
     }
     std::set<pid_t> tree{root};
-    std::vector<pid_t> todo{root};
-    while (!todo.empty()) {
-      const pid_t p = todo.back();
-      todo.pop_back();
+    std::vector<pid_t> frontier{root};
+    while (!frontier.empty()) {
+      const pid_t p = frontier.back();
+      frontier.pop_back();
       for (pid_t c : children[p]) {
-        if (!excluded.count(c) && tree.insert(c).second) todo.push_back(c);
+        if (!excluded.count(c) && tree.insert(c).second) frontier.push_back(c);
       }
     }
     std::multiset<std::pair<pid_t, std::string>> out;
@@ -270,12 +270,12 @@ std::multiset<std::pair<pid_t, std::string>> sensor_execs_in_tree(const std::vec
     if (e.type == EventType::kFork) children[e.pid].push_back(static_cast<uint32_t>(e.arg0));
   }
   std::set<uint32_t> tree{static_cast<uint32_t>(root)};
-  std::vector<uint32_t> todo{static_cast<uint32_t>(root)};
-  while (!todo.empty()) {
-    const uint32_t p = todo.back();
-    todo.pop_back();
+  std::vector<uint32_t> frontier{static_cast<uint32_t>(root)};
+  while (!frontier.empty()) {
+    const uint32_t p = frontier.back();
+    frontier.pop_back();
     for (uint32_t c : children[p]) {
-      if (!excluded.count(static_cast<pid_t>(c)) && tree.insert(c).second) todo.push_back(c);
+      if (!excluded.count(static_cast<pid_t>(c)) && tree.insert(c).second) frontier.push_back(c);
     }
   }
   std::multiset<std::pair<pid_t, std::string>> out;
