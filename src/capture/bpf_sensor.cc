@@ -205,6 +205,7 @@ Result<KernelCounters> BpfSensor::counters() const {
   RITMA_ASSIGN_OR_RETURN(c.filtered_opens, sum(RITMA_CNT_FILTERED_OPENS));
   RITMA_ASSIGN_OR_RETURN(c.pending_overflow, sum(RITMA_CNT_PENDING_OVERFLOW));
   RITMA_ASSIGN_OR_RETURN(c.emitted, sum(RITMA_CNT_EMITTED));
+  RITMA_ASSIGN_OR_RETURN(c.self_excluded, sum(RITMA_CNT_SELF_EXCLUDED));
   return c;
 }
 

@@ -36,6 +36,7 @@ struct KernelCounters {
   uint64_t filtered_opens = 0;    // read-only opens skipped by policy
   uint64_t pending_overflow = 0;  // syscalls not recorded: pairing map full
   uint64_t emitted = 0;           // records submitted to the ring buffer
+  uint64_t self_excluded = 0;     // the sensor's own events, not recorded
 };
 
 class BpfSensor {

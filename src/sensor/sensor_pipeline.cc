@@ -113,6 +113,8 @@ void SensorPipeline::account(const capture::KernelCounters& now) {
        counters_.undecodable - undecodable_reported_);
   emit(capture::EventType::kFiltered, LossSource::kReadonlyOpenPolicy,
        now.filtered_opens - last_.filtered_opens);
+  emit(capture::EventType::kFiltered, LossSource::kSelfExcluded,
+       now.self_excluded - last_.self_excluded);
   undecodable_reported_ = counters_.undecodable;
   last_ = now;
 }

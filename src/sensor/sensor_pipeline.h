@@ -23,6 +23,7 @@ enum class LossSource : uint64_t {
   kPendingOverflow = 2,     // the syscall pairing map was full: enter/exit not paired
   kUndecodable = 3,         // user space could not decode a record (counted, record kept out)
   kReadonlyOpenPolicy = 4,  // kFiltered: read-only opens skipped by policy
+  kSelfExcluded = 5,        // kFiltered: the sensor's own activity, not recorded
 };
 
 struct PipelineCounters {

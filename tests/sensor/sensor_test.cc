@@ -515,6 +515,13 @@ TEST(Sensor, RecordsScriptedWorkloadWithResults) {
   EXPECT_GE(bt_execs.size(), 12u) << bpftrace.text();
   EXPECT_EQ(sensor_execs, bt_execs);
 
+  // The sensor's own activity was excluded, and counted as such.
+  uint64_t self_excluded = 0;
+  for (const auto& x : events) {
+    if (x.type == EventType::kFiltered && x.arg0 == 5) self_excluded += x.count;
+  }
+  EXPECT_GT(self_excluded, 0u) << "the sensor's own opens and forks are counted, not silent";
+
   // The same events through the command a person types.
   const auto cli = test::run_program({RITMA_BIN, "events", "--json", "--limit", "0", "--db",
                                       (dir / "store" / "index_db.sqlite").string()});

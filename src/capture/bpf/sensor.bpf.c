@@ -75,7 +75,10 @@ static __always_inline void count(ritma_u32 which) {
 }
 
 static __always_inline bool traced(ritma_u64 pid_tgid) {
-  if ((ritma_u32)(pid_tgid >> 32) == self_tgid) return false;
+  if ((ritma_u32)(pid_tgid >> 32) == self_tgid) {
+    count(RITMA_CNT_SELF_EXCLUDED);
+    return false;
+  }
   if (target_cgroup_id && bpf_get_current_cgroup_id() != target_cgroup_id) return false;
   return true;
 }

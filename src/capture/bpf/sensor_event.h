@@ -175,6 +175,7 @@ enum ritma_counter {
   RITMA_CNT_FILTERED_OPENS = 1,    /* read-only opens skipped by policy (counted, not lost) */
   RITMA_CNT_PENDING_OVERFLOW = 2,  /* enter/exit pairing map full: syscalls not recorded */
   RITMA_CNT_EMITTED = 3,           /* records submitted */
+  RITMA_CNT_SELF_EXCLUDED = 4,     /* the sensor's own traced syscalls and lifecycle events */
   RITMA_CNT__MAX = 8,
 };
 
