@@ -233,6 +233,7 @@ int main(int argc, char** argv) {
   auto last_status = started;
   auto last_status_file = started;
   auto last_reap = started;
+  auto last_filtered = started;
   uint64_t events_at_last_status = 0;
   uint64_t events_at_status_file = 0;
   const std::filesystem::path status_file = sensor::status_file_path(paths);
@@ -251,7 +252,9 @@ int main(int argc, char** argv) {
     if (!polled.ok()) die(polled.error().message);
     if (pipeline.pending() >= kMaxBatch ||
         now - last_flush >= std::chrono::milliseconds(cfg.flush_interval_ms)) {
-      pipeline.account(must(bpf->counters(), "kernel counters"));
+      const bool with_filtered = now - last_filtered >= std::chrono::seconds(10);
+      pipeline.account(must(bpf->counters(), "kernel counters"), with_filtered);
+      if (with_filtered) last_filtered = now;
       must(pipeline.flush(), "hot index");
       last_flush = now;
     }

@@ -95,7 +95,7 @@ void SensorPipeline::on_record(ByteSpan record) {
   push(e);
 }
 
-void SensorPipeline::account(const capture::KernelCounters& now) {
+void SensorPipeline::account(const capture::KernelCounters& now, bool with_filtered) {
   auto emit = [&](capture::EventType type, LossSource source, uint64_t count) {
     if (count == 0) return;
     capture::Event e;
@@ -111,12 +111,14 @@ void SensorPipeline::account(const capture::KernelCounters& now) {
        now.pending_overflow - last_.pending_overflow);
   emit(capture::EventType::kLoss, LossSource::kUndecodable,
        counters_.undecodable - undecodable_reported_);
-  emit(capture::EventType::kFiltered, LossSource::kReadonlyOpenPolicy,
-       now.filtered_opens - last_.filtered_opens);
-  emit(capture::EventType::kFiltered, LossSource::kSelfExcluded,
-       now.self_excluded - last_.self_excluded);
   undecodable_reported_ = counters_.undecodable;
   last_ = now;
+  if (!with_filtered) return;
+  emit(capture::EventType::kFiltered, LossSource::kReadonlyOpenPolicy,
+       now.filtered_opens - last_filtered_.filtered_opens);
+  emit(capture::EventType::kFiltered, LossSource::kSelfExcluded,
+       now.self_excluded - last_filtered_.self_excluded);
+  last_filtered_ = now;
 }
 
 void SensorPipeline::add_sensor_event(capture::Event e) {

@@ -44,8 +44,10 @@ class SensorPipeline {
   // One ring-buffer record. Never fails: an undecodable record is counted and reported by the
   // next account() as a loss.
   void on_record(ByteSpan record);
-  // Turns growth of the kernel counters since the last call into loss/filtered events.
-  void account(const capture::KernelCounters& now);
+  // Turns growth of the kernel counters since the last call into loss events, and, when
+  // `with_filtered`, into filtered events too (those are coalesced: the caller passes true
+  // every few seconds and at stop, so an idle host does not fill up with small counts).
+  void account(const capture::KernelCounters& now, bool with_filtered = true);
   // Appends an event made by the sensor itself (run start, gap); assigns seq and actor.
   void add_sensor_event(capture::Event e);
   // Writes the batch to the hot index in one transaction.
@@ -65,7 +67,8 @@ class SensorPipeline {
   capture::BootId boot_id_;
   uint64_t next_seq_;
   int64_t wall_offset_ns_;
-  capture::KernelCounters last_{};
+  capture::KernelCounters last_{};           // as of the last loss accounting
+  capture::KernelCounters last_filtered_{};  // as of the last filtered accounting
   uint64_t undecodable_reported_ = 0;
   std::vector<capture::Event> batch_;
   PipelineCounters counters_;
