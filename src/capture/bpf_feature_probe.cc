@@ -292,16 +292,6 @@ int perf_event_open(perf_event_attr* attr, pid_t pid, int cpu, int group_fd, uns
   return static_cast<int>(syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags));
 }
 
-FeatureReport make_report(std::string name, Status status, std::string detail,
-                          std::string_view cost_if_missing) {
-  FeatureReport r;
-  r.name = std::move(name);
-  r.status = status;
-  r.detail = std::move(detail);
-  if (status != Status::kAvailable) r.cost = std::string(cost_if_missing);
-  return r;
-}
-
 // Per-tracepoint attach outcomes, summarised as "raw_tp/{a,b}: <why>" groups.
 class AttachTally {
  public:

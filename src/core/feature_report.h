@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace ritma {
 
@@ -37,6 +38,17 @@ constexpr std::string_view to_string(FeatureReport::Status s) {
       return "error";
   }
   return "error";
+}
+
+// A report whose `cost` is filled in only when the feature is not available.
+inline FeatureReport make_report(std::string name, FeatureReport::Status status,
+                                 std::string detail, std::string_view cost_if_missing) {
+  FeatureReport r;
+  r.name = std::move(name);
+  r.status = status;
+  r.detail = std::move(detail);
+  if (status != FeatureReport::Status::kAvailable) r.cost = std::string(cost_if_missing);
+  return r;
 }
 
 // What a set of probes means for one part of the product, e.g. "capture: ready (...)".

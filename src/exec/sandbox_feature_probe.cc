@@ -92,16 +92,6 @@ ino_t inode_of(const char* path) {
   return ::stat(path, &st) == 0 ? st.st_ino : 0;
 }
 
-FeatureReport make_report(std::string name, Status status, std::string detail,
-                          std::string_view cost_if_missing) {
-  FeatureReport r;
-  r.name = std::move(name);
-  r.status = status;
-  r.detail = std::move(detail);
-  if (status != Status::kAvailable) r.cost = std::string(cost_if_missing);
-  return r;
-}
-
 // ---- Running a probe in a child. ----
 
 int status_to_exit_code(Status s) {
