@@ -26,7 +26,7 @@ PACKAGES=(
   # encoding, CLI, HTTP
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
   # tests and benchmarks (independent implementations we check against)
-  libgtest-dev libgmock-dev libbenchmark-dev b3sum python3 python3-nacl coreutils hyperfine
+  libgtest-dev libgmock-dev libbenchmark-dev b3sum python3 python3-nacl python3-cbor2 coreutils hyperfine
   bpftrace sqlite3 util-linux
 )
 

@@ -21,4 +21,7 @@ void register_tree_command(CLI::App& app);
 // `ritma status`: is the sensor running, its event rate, losses, index size.
 void register_status_command(CLI::App& app);
 
+// `ritma verify --store`: recompute and check every hash and signature of the sealed store.
+void register_verify_command(CLI::App& app);
+
 }  // namespace ritma::cli
