@@ -15,10 +15,12 @@
 #include "capture/process_table.h"
 #include "core/durable_file.h"
 #include "core/single_writer_lock.h"
+#include "seal/sealer.h"
 #include "sensor/sensor_config.h"
 #include "sensor/sensor_pipeline.h"
 #include "sensor/sensor_status.h"
 #include "store/hot_index.h"
+#include "store/node_keys.h"
 #include "store/store_layout.h"
 
 namespace {
@@ -88,6 +90,8 @@ int main(int argc, char** argv) {
   uint32_t ringbuf_mb = 0;
   uint64_t ringbuf_bytes = 0;
   int status_interval = -1;
+  uint32_t window_s = 0;
+  std::string privacy;
   app.add_option("-c,--config", config_file, "JSON config file (keys: see docs/SENSOR.md)")
       ->check(CLI::ExistingFile);
   app.add_option("--base-dir", base_dir,
@@ -105,6 +109,13 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"none", "all", "skip-noisy"}));
   app.add_option("--status-interval", status_interval,
                  "Seconds between progress lines on stderr (0 = quiet; default 10)");
+  app.add_option("--window", window_s,
+                 "Sealing micro-window in seconds; must divide 3600 (default 10; applies to a "
+                 "new store, an existing one keeps its own)");
+  app.add_option("--privacy", privacy,
+                 "raw (default) | hash-only: strings replaced by a keyed BLAKE3 with a per-store "
+                 "secret")
+      ->check(CLI::IsMember({"raw", "hash-only"}));
   CLI11_PARSE(app, argc, argv);
 
   sensor::SensorConfig cfg;
@@ -115,6 +126,8 @@ int main(int argc, char** argv) {
   if (ringbuf_bytes != 0) cfg.ringbuf_bytes_override = ringbuf_bytes;
   if (!readonly_opens.empty()) cfg.readonly_opens = readonly_opens;
   if (status_interval >= 0) cfg.status_interval_s = static_cast<uint32_t>(status_interval);
+  if (window_s != 0) cfg.window_s = window_s;
+  if (!privacy.empty()) cfg.privacy = privacy;
   must(sensor::validate(cfg), "config");
   uint64_t duration_ms = 0;
   if (!duration.empty()) duration_ms = must(parse_duration_ms(duration), "--duration");
@@ -158,6 +171,31 @@ int main(int argc, char** argv) {
   run_start.config_digest = digest;
   const int64_t run_id = must(index.begin_run(run_start), "run record");
 
+  // The sealed store: the node key signs every window (created on the first run).
+  auto signing_key = store::load_node_signing_key(paths);
+  if (!signing_key.ok()) {
+    if (std::filesystem::exists(paths.node_private_key()))
+      die("node key: " + signing_key.error().message);
+    const auto created = must(store::init_node_key(paths, node.id), "creating the node key");
+    std::cerr << "ritma-sensor: created node key " << created.name << " (fingerprint "
+              << created.fingerprint << ") in " << created.private_key_path.string() << "\n";
+    signing_key = store::load_node_signing_key(paths);
+  }
+  seal::SealerOptions seal_opts;
+  seal_opts.out_dir = paths.out_dir;
+  seal_opts.node_id = node.id;
+  seal_opts.window_ns = uint64_t{cfg.window_s} * 1'000'000'000ull;
+  seal_opts.privacy = cfg.privacy;
+  seal_opts.run.run_id = static_cast<uint64_t>(run_id);
+  seal_opts.run.boot_id = boot;
+  seal_opts.run.sensor_version = RITMA_VERSION;
+  seal_opts.run.config_digest = digest;
+  auto sealer = must(seal::Sealer::open(seal_opts, must(std::move(signing_key), "node key")),
+                     "sealed store " + paths.out_dir.string());
+  for (const auto& line : sealer->recovery().notes())
+    std::cerr << "ritma-sensor: sealed store: " << line << "\n";
+  const seal::RecoveryReport& recovered = sealer->recovery();
+
   auto cgroups = capture::CgroupResolver::open_system();
   if (!cgroups.ok()) {
     std::cerr << "ritma-sensor: warning: " << cgroups.error().message
@@ -167,6 +205,10 @@ int main(int argc, char** argv) {
   const size_t seeded = must(processes.seed_from_proc(), "seeding the process table");
 
   sensor::SensorPipeline pipeline(&index, &processes, boot, first_seq, offset);
+  if (cfg.privacy == "hash-only")
+    pipeline.set_privacy_secret(
+        must(seal::load_or_create_privacy_secret(paths.out_dir), "privacy secret"));
+  pipeline.set_sink([&](std::span<const capture::Event> events) { return sealer->add(events); });
   {
     // What happened before this run: a gap record, never a silent reset.
     capture::Event gap;
@@ -186,6 +228,16 @@ int main(int argc, char** argv) {
                            " ended uncleanly (crash or kill); events after its last flush may be "
                            "lost";
       gap.path2 = previous->boot_id == boot_hex ? "same boot" : "new boot " + boot_hex;
+      // What of it is sealed: arg3 = one past the last sealed seq (0: none sealed).
+      gap.arg3 = recovered.last_sealed_seq ? *recovered.last_sealed_seq + 1 : 0;
+      if (stats.last_seq &&
+          (!recovered.last_sealed_seq || *recovered.last_sealed_seq < *stats.last_seq)) {
+        gap.path += "; sealed through seq " +
+                    (recovered.last_sealed_seq ? std::to_string(*recovered.last_sealed_seq)
+                                               : std::string("(none)")) +
+                    ", the hot index holds events through seq " + std::to_string(*stats.last_seq) +
+                    ": the window in flight was not sealed";
+      }
     }
     pipeline.add_sensor_event(gap);
     capture::Event run;
@@ -258,6 +310,7 @@ int main(int argc, char** argv) {
       must(pipeline.flush(), "hot index");
       last_flush = now;
     }
+    must(sealer->tick(), "sealing");
     if (now - last_reap >= std::chrono::seconds(60)) {
       // Forget processes that exited more than a minute ago (late records still resolve).
       const uint64_t boot_now = sensor::boottime_ns();
@@ -299,6 +352,7 @@ int main(int argc, char** argv) {
   pipeline.account(kernel);
   must(pipeline.flush(), "hot index");
   const auto& c = pipeline.counters();
+  must(sealer->flush_window(), "sealing the last window");
   must(index.end_run(run_id, static_cast<int64_t>(sensor::boottime_ns()) + offset, end_reason),
        "closing the run");
   (void)sensor::write_status(status_file, {0, run_id, node.id, c.events, 0, c.lost, c.filtered,
@@ -314,5 +368,12 @@ int main(int argc, char** argv) {
                static_cast<unsigned long long>(kernel.pending_overflow),
                static_cast<unsigned long long>(kernel.filtered_opens),
                static_cast<unsigned long long>(kernel.emitted));
+  const auto& ss = sealer->stats();
+  std::fprintf(stderr,
+               "ritma-sensor: sealed %llu windows (%llu events) into %s; window log size %llu; "
+               "max seal lag %.0f ms\n",
+               static_cast<unsigned long long>(ss.windows),
+               static_cast<unsigned long long>(ss.events), paths.out_dir.string().c_str(),
+               static_cast<unsigned long long>(sealer->log_size()), ss.max_lag_ns / 1e6);
   return 0;
 }

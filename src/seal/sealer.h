@@ -38,11 +38,11 @@ struct SealerOptions {
 
 // What open() found and did about the previous run's leftovers.
 struct RecoveryReport {
-  uint64_t log_records = 0;           // window-log records already present
-  uint64_t torn_log_bytes = 0;        // bytes cut off a torn window-log tail
-  uint64_t torn_checkpoint_bytes = 0; // bytes cut off a torn checkpoint-log tail
-  uint64_t checkpoints_completed = 0; // checkpoints signed for records that had none
-  uint64_t hours_closed = 0;          // hour roots/chain links written for ended hours
+  uint64_t log_records = 0;                    // window-log records already present
+  uint64_t torn_log_bytes = 0;                 // bytes cut off a torn window-log tail
+  uint64_t torn_checkpoint_bytes = 0;          // bytes cut off a torn checkpoint-log tail
+  uint64_t checkpoints_completed = 0;          // checkpoints signed for records that had none
+  uint64_t hours_closed = 0;                   // hour roots/chain links written for ended hours
   std::vector<std::string> moved_to_unsealed;  // leftover files moved under unsealed/
   std::optional<uint64_t> last_sealed_seq;     // last seq covered by a checkpoint, if any
   std::optional<RunIdentity> last_run;         // run of the last sealed window
@@ -53,8 +53,8 @@ struct RecoveryReport {
 struct SealStats {
   uint64_t windows = 0;
   uint64_t events = 0;
-  uint64_t sealed_bytes = 0;   // bytes written to block/micro/sig files and log frames
-  int64_t last_lag_ns = 0;     // slot end -> checkpoint written, for the last window
+  uint64_t sealed_bytes = 0;  // bytes written to block/micro/sig files and log frames
+  int64_t last_lag_ns = 0;    // slot end -> checkpoint written, for the last window
   int64_t max_lag_ns = 0;
 };
 

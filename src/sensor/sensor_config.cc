@@ -52,6 +52,12 @@ Status apply_config_file(const std::filesystem::path& path, SensorConfig& c) {
     } else if (key == "status_interval_s") {
       RITMA_TRY(uint_in(0, 3600, n));
       c.status_interval_s = static_cast<uint32_t>(n);
+    } else if (key == "window_s") {
+      RITMA_TRY(uint_in(1, 3600, n));
+      c.window_s = static_cast<uint32_t>(n);
+    } else if (key == "privacy") {
+      if (!v.is_string()) return bad("a string");
+      c.privacy = v.get<std::string>();
     } else {
       return make_error(path.string() + ": unknown key \"" + key + "\"");
     }
@@ -72,6 +78,11 @@ Status validate(const SensorConfig& c) {
       (!std::has_single_bit(c.ringbuf_bytes_override) || c.ringbuf_bytes_override < 4096)) {
     return make_error("ring buffer bytes must be a power of two of at least 4096");
   }
+  if (c.window_s == 0 || 3600 % c.window_s != 0)
+    return make_error("window_s must divide 3600 (e.g. 5, 10, 30, 60; got " +
+                      std::to_string(c.window_s) + ")");
+  if (c.privacy != "raw" && c.privacy != "hash-only")
+    return make_error("privacy must be raw or hash-only (got \"" + c.privacy + "\")");
   if (c.readonly_skip_prefixes.size() > 8) return make_error("at most 8 readonly_skip_prefixes");
   for (const auto& p : c.readonly_skip_prefixes) {
     if (p.empty() || p.size() > 32)
@@ -88,7 +99,9 @@ nlohmann::json to_json(const SensorConfig& c) {
                         {"readonly_opens", c.readonly_opens},
                         {"readonly_skip_prefixes", c.readonly_skip_prefixes},
                         {"flush_interval_ms", c.flush_interval_ms},
-                        {"status_interval_s", c.status_interval_s}};
+                        {"status_interval_s", c.status_interval_s},
+                        {"window_s", c.window_s},
+                        {"privacy", c.privacy}};
 }
 
 std::string config_digest(const SensorConfig& c) {

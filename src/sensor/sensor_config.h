@@ -26,6 +26,8 @@ struct SensorConfig {
   uint32_t flush_interval_ms = 200;     // hot-index batch interval
   uint32_t status_interval_s = 10;      // progress line on stderr; 0 = quiet
   uint64_t ringbuf_bytes_override = 0;  // tests only: exact ring buffer bytes (power of two)
+  uint32_t window_s = 10;               // sealing micro-window; divides 3600 (new stores only)
+  std::string privacy = "raw";          // "raw" | "hash-only" (strings keyed-hashed)
 };
 
 // Reads a JSON object whose keys are SensorConfig's fields; unknown keys, wrong types and

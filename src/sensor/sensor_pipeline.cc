@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "capture/record_decoder.h"
+#include "seal/sealer.h"
 
 namespace ritma::sensor {
 
@@ -48,6 +49,7 @@ void SensorPipeline::push(capture::Event& e) {
   e.seq = next_seq_++;
   if (e.mono_ns == 0) e.mono_ns = boottime_ns();
   e.wall_ns = static_cast<int64_t>(e.mono_ns) + wall_offset_ns_;
+  if (privacy_secret_) seal::apply_hash_only(*privacy_secret_, e);
   batch_.push_back(std::move(e));
 }
 
@@ -129,6 +131,7 @@ Status SensorPipeline::flush() {
   if (batch_.empty()) return {};
   RITMA_TRY(index_->append(batch_));
   counters_.events += batch_.size();
+  if (sink_) RITMA_TRY(sink_(batch_));
   batch_.clear();
   return {};
 }

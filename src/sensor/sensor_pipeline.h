@@ -5,6 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -57,6 +60,11 @@ class SensorPipeline {
   uint64_t next_seq() const { return next_seq_; }
   const PipelineCounters& counters() const { return counters_; }
   void set_wall_offset(int64_t offset_ns) { wall_offset_ns_ = offset_ns; }
+  // After each batch reaches the hot index, it is handed to `sink` (the sealer).
+  using Sink = std::function<Status(std::span<const capture::Event>)>;
+  void set_sink(Sink sink) { sink_ = std::move(sink); }
+  // hash-only privacy: every string is replaced by its keyed hash before it is stored.
+  void set_privacy_secret(const Hash32& secret) { privacy_secret_ = secret; }
 
  private:
   void push(capture::Event& e);
@@ -72,6 +80,8 @@ class SensorPipeline {
   uint64_t undecodable_reported_ = 0;
   std::vector<capture::Event> batch_;
   PipelineCounters counters_;
+  Sink sink_;
+  std::optional<Hash32> privacy_secret_;
 };
 
 // CLOCK_REALTIME - CLOCK_BOOTTIME in ns, from the tightest of several bracketing samples.

@@ -1,0 +1,329 @@
+// The sealer: windows, blocks, micro records, the window log and its checkpoints, hour roots
+// and chain links, restarts within a slot, and recovery from what a crash leaves behind.
+#include "seal/sealer.h"
+
+#include <gtest/gtest.h>
+
+#include "capture/event_atom.h"
+#include "core/blake3_hasher.h"
+#include "core/durable_file.h"
+#include "core/frame_log.h"
+#include "core/merkle.h"
+#include "core/signed_note.h"
+#include "core/zstd_codec.h"
+#include "test_util.h"
+
+namespace ritma::seal {
+namespace {
+
+namespace fs = std::filesystem;
+
+// 2026-11-30T12:59:30Z
+constexpr int64_t kStart = 1'796'043'570'000'000'000;
+constexpr int64_t kSec = 1'000'000'000;
+
+struct Fixture {
+  test::TempDir dir;
+  int64_t now = kStart;
+  SigningKey key = SigningKey::generate();
+  uint64_t next_seq = 0;
+
+  fs::path out() const { return dir.path() / "RITMA_OUT"; }
+  NamedSigningKey named() const {
+    return NamedSigningKey{"ritma-node-test", SigningKey::from_seed(key.seed()).value()};
+  }
+  SealerOptions options(uint64_t run_id = 1) {
+    SealerOptions o;
+    o.out_dir = out();
+    o.node_id = "test";
+    o.run.run_id = run_id;
+    o.run.boot_id.fill(7);
+    o.run.sensor_version = "test";
+    o.run.config_digest = "00";
+    o.clock = [this] { return now; };
+    return o;
+  }
+  std::unique_ptr<Sealer> open(uint64_t run_id = 1) {
+    auto s = Sealer::open(options(run_id), named());
+    EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
+    return s.ok() ? std::move(s).value() : nullptr;
+  }
+  std::vector<capture::Event> events(size_t n,
+                                     capture::EventType type = capture::EventType::kExec) {
+    std::vector<capture::Event> v(n);
+    for (auto& e : v) {
+      e.seq = next_seq++;
+      e.type = type;
+      e.wall_ns = now;
+      e.pid = 100 + static_cast<uint32_t>(e.seq % 7);
+      e.comm = "sh";
+      e.path = "/bin/true";
+      e.argv = {"true", std::to_string(e.seq)};
+      if (type == capture::EventType::kLoss) e.count = 5;
+    }
+    return v;
+  }
+  std::vector<MicroRecord> records() const {
+    std::vector<MicroRecord> out_records;
+    auto data = read_file(out() / kWindowLogFile, 1u << 30);
+    EXPECT_TRUE(data.ok());
+    for (ByteSpan f : scan_frames(*data).frames) out_records.push_back(decode_micro(f).value());
+    return out_records;
+  }
+};
+
+std::vector<Bytes> atoms_of(const fs::path& out, const MicroRecord& r) {
+  std::vector<Bytes> atoms;
+  for (const auto& b : r.blocks) {
+    const Bytes z = read_file(out / block_dir(r) / b.file).value();
+    EXPECT_EQ(blake3(z), b.b3);
+    const Bytes raw = zstd_decompress(z, 64u << 20).value();
+    EXPECT_EQ(raw.size(), b.raw_bytes);
+    // Split the CBOR sequence by re-encoding each decoded atom (atoms are canonical).
+    size_t pos = 0;
+    while (pos < raw.size()) {
+      size_t len = 1;
+      while (pos + len <= raw.size() &&
+             !capture::decode_event_atom(ByteSpan(raw).subspan(pos, len)).ok())
+        ++len;
+      if (pos + len > raw.size()) {
+        ADD_FAILURE() << "trailing bytes in block at " << pos;
+        break;
+      }
+      atoms.emplace_back(raw.begin() + static_cast<long>(pos),
+                         raw.begin() + static_cast<long>(pos + len));
+      pos += len;
+    }
+  }
+  return atoms;
+}
+
+TEST(Sealer, SealsWindowsWithRootsSignaturesAndCheckpoints) {
+  Fixture f;
+  auto s = f.open();
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(s->recovery().created);
+  ASSERT_TRUE(s->add(f.events(50)).ok());
+  ASSERT_TRUE(s->add(f.events(3, capture::EventType::kLoss)).ok());
+  f.now += 10 * kSec;  // the slot ends: the next call seals it
+  ASSERT_TRUE(s->tick().ok());
+  EXPECT_EQ(s->log_size(), 1u);
+  ASSERT_TRUE(s->add(f.events(5)).ok());
+  ASSERT_TRUE(s->flush_window().ok());
+  EXPECT_EQ(s->log_size(), 2u);
+
+  const auto recs = f.records();
+  ASSERT_EQ(recs.size(), 2u);
+  const MicroRecord& r = recs[0];
+  EXPECT_EQ(r.log_index, 0u);
+  EXPECT_EQ(r.first_seq, 0u);
+  EXPECT_EQ(r.event_count, 53u);
+  EXPECT_EQ(r.loss_count, 15u);
+  EXPECT_EQ(recs[1].first_seq, 53u);
+  EXPECT_EQ(stem_path(r), "windows/2026/11/30/12/micro/w357");
+  // The micro file holds the log frame's bytes, and its signature verifies.
+  const Bytes micro = read_file(f.out() / micro_path(r)).value();
+  EXPECT_EQ(micro, encode(r));
+  const auto sig = decode_signature(read_file(f.out() / micro_sig_path(r)).value()).value();
+  EXPECT_TRUE(check_signature(sig, micro));
+  EXPECT_EQ(sig.public_key, f.key.public_key());
+  // The micro root is MTH over the atoms in the blocks.
+  const auto atoms = atoms_of(f.out(), r);
+  ASSERT_EQ(atoms.size(), 53u);
+  std::vector<Hash32> leaves;
+  for (const auto& a : atoms) leaves.push_back(merkle::leaf_hash(a));
+  EXPECT_EQ(merkle::root_from_leaf_hashes(leaves), r.micro_root);
+  // One checkpoint per record, each signed, with the recomputed log root.
+  const Bytes cps = read_file(f.out() / kCheckpointLogFile).value();
+  const auto frames = scan_frames(cps).frames;
+  ASSERT_EQ(frames.size(), 2u);
+  NamedPublicKey pub{"ritma-node-test", f.key.public_key(),
+                     note_key_id("ritma-node-test", f.key.public_key())};
+  std::vector<Hash32> log_leaves;
+  for (size_t i = 0; i < 2; ++i) {
+    log_leaves.push_back(merkle::leaf_hash(encode(recs[i])));
+    auto n = note::open(as_chars(frames[i]), {pub});
+    ASSERT_TRUE(n.ok()) << n.error().message;
+    const auto cp = note::parse_checkpoint_body(n->body).value();
+    EXPECT_EQ(cp.size, i + 1);
+    EXPECT_EQ(cp.root, merkle::root_from_leaf_hashes(log_leaves));
+    EXPECT_EQ(cp.origin, checkpoint_origin("test", s->store().store_id));
+  }
+  EXPECT_EQ(as_chars(read_file(f.out() / kCheckpointFile).value()), as_chars(frames[1]));
+}
+
+TEST(Sealer, EmptyWindowsAreSealedToo) {
+  Fixture f;
+  auto s = f.open();
+  ASSERT_TRUE(s);
+  f.now += 10 * kSec;
+  ASSERT_TRUE(s->tick().ok());
+  const auto recs = f.records();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].event_count, 0u);
+  EXPECT_TRUE(recs[0].blocks.empty());
+  EXPECT_EQ(recs[0].micro_root, merkle::empty_root());
+}
+
+TEST(Sealer, RefusesEventsThatAreNotContiguous) {
+  Fixture f;
+  auto s = f.open();
+  ASSERT_TRUE(s);
+  auto ev = f.events(3);
+  ev[2].seq = 9;
+  const auto st = s->add(ev);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("does not follow"), std::string::npos);
+}
+
+TEST(Sealer, ClosesAnHourWithRootAndChainWhenTheNextHourBegins) {
+  Fixture f;
+  auto s = f.open();
+  ASSERT_TRUE(s);
+  for (int i = 0; i < 3; ++i) {  // 12:59:30, :40, :50
+    ASSERT_TRUE(s->add(f.events(4)).ok());
+    f.now += 10 * kSec;
+    ASSERT_TRUE(s->tick().ok());
+  }
+  // Now 13:00:00: the window just opened is in hour 13, so hour 12 is closed.
+  const std::string proofs = "windows/2026/11/30/12/proofs/";
+  ASSERT_TRUE(fs::exists(f.out() / (proofs + "hour_root.cbor")));
+  const auto hour = decode_hour(read_file(f.out() / (proofs + "hour_root.cbor")).value()).value();
+  EXPECT_EQ(hour.first_log_index, 0u);
+  EXPECT_EQ(hour.window_count, 3u);
+  EXPECT_EQ(hour.event_count, 12u);
+  EXPECT_EQ(hour.closing.tree_size, 3u);
+  const auto recs = f.records();
+  merkle::TreeBuilder roots, log;
+  for (const auto& r : recs) {
+    roots.add_leaf(r.micro_root);
+    log.add_leaf(encode(r));
+  }
+  EXPECT_EQ(hour.hour_root, roots.root());
+  EXPECT_EQ(hour.closing.root, log.root());
+  const Bytes hour_bytes = read_file(f.out() / (proofs + "hour_root.cbor")).value();
+  const auto hsig = decode_signature(read_file(f.out() / (proofs + "hour_root.sig")).value());
+  EXPECT_TRUE(check_signature(hsig.value(), hour_bytes));
+  const auto chain = decode_chain(read_file(f.out() / (proofs + "chain.cbor")).value()).value();
+  EXPECT_FALSE(chain.previous);
+  EXPECT_EQ(chain.closing, hour.closing);
+  EXPECT_EQ(chain.hour_root_b3, blake3(hour_bytes));
+
+  // Hour 13 closes at 14:00 and its chain link names hour 12's closing checkpoint.
+  ASSERT_TRUE(s->add(f.events(2)).ok());
+  f.now += 3600 * kSec;
+  ASSERT_TRUE(s->tick().ok());  // seals the 13:00:00 window, opens one in hour 14
+  const auto chain13 =
+      decode_chain(read_file(f.out() / "windows/2026/11/30/13/proofs/chain.cbor").value()).value();
+  ASSERT_TRUE(chain13.previous);
+  EXPECT_EQ(chain13.previous->first, hour.hour_start_ns);
+  EXPECT_EQ(chain13.previous->second, hour.closing);
+  EXPECT_EQ(chain13.closing.tree_size, 4u);
+}
+
+TEST(Sealer, RestartWithinASlotUsesTheNextPartAndContinuesTheLog) {
+  Fixture f;
+  {
+    auto s = f.open(1);
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(s->add(f.events(3)).ok());
+    ASSERT_TRUE(s->flush_window().ok());
+  }
+  f.now += 2 * kSec;
+  auto s = f.open(2);
+  ASSERT_TRUE(s);
+  EXPECT_FALSE(s->recovery().created);
+  EXPECT_EQ(s->recovery().log_records, 1u);
+  ASSERT_TRUE(s->recovery().last_sealed_seq);
+  EXPECT_EQ(*s->recovery().last_sealed_seq, 2u);
+  ASSERT_TRUE(s->add(f.events(2)).ok());
+  ASSERT_TRUE(s->flush_window().ok());
+  const auto recs = f.records();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(stem_path(recs[1]), "windows/2026/11/30/12/micro/w357-1");
+  EXPECT_EQ(recs[1].run.run_id, 2u);
+  EXPECT_EQ(recs[1].log_index, 1u);
+}
+
+TEST(Sealer, RecoversTornTailsMissingCheckpointsAndLeftoverFiles) {
+  Fixture f;
+  {
+    auto s = f.open();
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(s->add(f.events(3)).ok());
+    ASSERT_TRUE(s->flush_window().ok());
+    ASSERT_TRUE(s->add(f.events(3)).ok());
+    ASSERT_TRUE(s->flush_window().ok());
+  }
+  // A crash after the log append but before the checkpoint: drop the last checkpoint frame
+  // and add a torn fragment to the window log; a block of a window that never reached the log.
+  const fs::path cps = f.out() / kCheckpointLogFile;
+  const Bytes cp_data = test::read_file_bytes(cps);
+  const auto scan = scan_frames(cp_data);
+  fs::resize_file(cps, scan.offsets[1]);
+  {
+    const Bytes log = test::read_file_bytes(f.out() / kWindowLogFile);
+    Bytes torn = log;
+    torn.push_back(0x40);
+    torn.push_back(0x01);
+    test::write_file_bytes(f.out() / kWindowLogFile, torn);
+  }
+  const std::string leftover = "windows/2026/11/30/12/blocks/w357-9.b0.zst";
+  test::write_file_bytes(f.out() / leftover, Bytes{1, 2, 3});
+
+  auto s = f.open();
+  ASSERT_TRUE(s);
+  const auto& rep = s->recovery();
+  EXPECT_EQ(rep.torn_log_bytes, 2u);
+  EXPECT_EQ(rep.checkpoints_completed, 1u);
+  ASSERT_EQ(rep.moved_to_unsealed.size(), 1u);
+  EXPECT_EQ(rep.moved_to_unsealed[0], leftover);
+  EXPECT_TRUE(fs::exists(f.out() / "unsealed" / leftover));
+  EXPECT_FALSE(fs::exists(f.out() / leftover));
+  EXPECT_EQ(scan_frames(test::read_file_bytes(cps)).frames.size(), 2u);
+  EXPECT_FALSE(rep.notes().empty());
+}
+
+TEST(Sealer, ClosesAnHourThatEndedWhileTheSensorWasDown) {
+  Fixture f;
+  {
+    auto s = f.open();
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(s->add(f.events(3)).ok());
+    ASSERT_TRUE(s->flush_window().ok());
+  }
+  f.now += 2 * 3600 * kSec;
+  auto s = f.open(2);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->recovery().hours_closed, 1u);
+  EXPECT_TRUE(fs::exists(f.out() / "windows/2026/11/30/12/proofs/chain.cbor"));
+}
+
+TEST(Sealer, RefusesAKeyThatIsNotTheStoresCurrentKey) {
+  Fixture f;
+  { ASSERT_TRUE(f.open()); }
+  auto s = Sealer::open(f.options(), NamedSigningKey{"ritma-node-test", SigningKey::generate()});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("is not the current key"), std::string::npos);
+}
+
+TEST(Sealer, HashOnlyPrivacyReplacesStringsWithAKeyedHash) {
+  Hash32 secret{};
+  secret.fill(1);
+  capture::Event e;
+  e.comm = "bash";
+  e.path = "/etc/shadow";
+  e.argv = {"cat", "/etc/shadow"};
+  capture::Event e2 = e;
+  apply_hash_only(secret, e);
+  EXPECT_EQ(e.comm.substr(0, 2), "k:");
+  EXPECT_EQ(e.comm.size(), 34u);
+  EXPECT_EQ(e.path, e.argv[1]);  // same string, same value: joins still work
+  EXPECT_TRUE(e.exe.empty());    // empty stays empty
+  secret.fill(2);
+  apply_hash_only(secret, e2);
+  EXPECT_NE(e.path, e2.path);  // another store's secret gives other values
+}
+
+}  // namespace
+}  // namespace ritma::seal
