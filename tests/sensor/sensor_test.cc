@@ -23,6 +23,8 @@
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -736,3 +738,105 @@ TEST(Sensor, CapturesWithOnlyBpfAndPerfmonCapabilities) {
 
 }  // namespace
 }  // namespace ritma
+
+// ---------------------------------------------------------------- the sealed store
+
+namespace seal_tests {
+
+// A shell loop making execs, file writes and connects until killed.
+pid_t start_workload(const std::filesystem::path& dir) {
+  const std::string script = "cd '" + dir.string() +
+                             "' && while :; do /bin/true; echo x > f.txt; mv f.txt g.txt; "
+                             "rm -f g.txt; (exec 3<>/dev/tcp/127.0.0.1/9) 2>/dev/null; "
+                             "sleep 0.05; done";
+  return exec_child({"/bin/bash", "-c", script});
+}
+
+void stop_workload(pid_t pid) {
+  kill(-pid, SIGKILL);
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+}
+
+std::string node_fingerprint(const std::filesystem::path& base) {
+  const auto r =
+      test::run_program({RITMA_BIN, "keys", "show", "--base-dir", base.string(), "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out, nullptr, false);
+  return j.is_object() && j.contains("fingerprint") ? j["fingerprint"].get<std::string>() : "";
+}
+
+}  // namespace seal_tests
+
+TEST(Sensor, SealedStoreVerifiesAfterATwoMinuteCaptureAndMatchesTheHotIndex) {
+  REQUIRE_ROOT();
+  test::TempDir dir;
+  const auto base = dir / "store";
+  const pid_t work = seal_tests::start_workload(dir.path());
+  {
+    SensorProcess sensor(base, {"--duration", "120s"});
+    ASSERT_TRUE(sensor.wait_recording()) << sensor.stderr_text();
+    ASSERT_EQ(sensor.wait_exit(), 0) << sensor.stderr_text();
+    EXPECT_NE(sensor.stderr_text().find("sealed "), std::string::npos) << sensor.stderr_text();
+  }
+  seal_tests::stop_workload(work);
+  const std::string fp = seal_tests::node_fingerprint(base);
+  ASSERT_EQ(fp.size(), 64u);
+  const auto v = test::run_program(
+      {RITMA_BIN, "verify", "--store", "--base-dir", base.string(), "--key", fp, "--json"});
+  ASSERT_EQ(v.exit_code, 0) << v.out << v.err;
+  const auto report = nlohmann::json::parse(v.out);
+  const auto hot = all_events(base);
+  ASSERT_GT(hot.size(), 1000u) << "the workload should make thousands of events in 2 minutes";
+  EXPECT_EQ(report["events"].get<uint64_t>(), hot.size());
+  EXPECT_GE(report["windows"].get<uint64_t>(), 12u);
+  EXPECT_TRUE(report["pinned"].get<bool>());
+  // A wrong key is refused.
+  const auto wrong = test::run_program(
+      {RITMA_BIN, "verify", "--store", "--base-dir", base.string(), "--key", std::string(64, 'a')});
+  EXPECT_EQ(wrong.exit_code, 1) << wrong.out << wrong.err;
+  // The independent reader (Python, written from docs/FORMAT.md) agrees on the last window.
+  const auto py =
+      test::run_program({"/usr/bin/python3", RITMA_SEAL_READER, (base / "RITMA_OUT").string()});
+  EXPECT_EQ(py.exit_code, 0) << py.out << py.err;
+}
+
+TEST(Sensor, SealedStoreVerifiesAfterEachOfTwentySigkills) {
+  REQUIRE_ROOT();
+  test::TempDir dir;
+  const auto base = dir / "store";
+  const pid_t work = seal_tests::start_workload(dir.path());
+  const unsigned seed = static_cast<unsigned>(std::random_device{}());
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> pause_ms(100, 2500);
+  SCOPED_TRACE("random seed " + std::to_string(seed));
+  int unsealed_reports = 0;
+  for (int i = 0; i < 20; ++i) {
+    SensorProcess sensor(base, {"--window", "1"});
+    ASSERT_TRUE(sensor.wait_recording()) << sensor.stderr_text();
+    const int ms = pause_ms(rng);
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    sensor.stop(SIGKILL);
+    const auto v =
+        test::run_program({RITMA_BIN, "verify", "--store", "--base-dir", base.string(), "--json"});
+    ASSERT_EQ(v.exit_code, 0) << "kill " << i << " after " << ms << " ms:\n" << v.out << v.err;
+    const auto report = nlohmann::json::parse(v.out);
+    ASSERT_TRUE(report.contains("unsealed"));
+    if (!report["unsealed"].empty()) ++unsealed_reports;
+  }
+  {
+    SensorProcess sensor(base, {"--duration", "3s"});
+    ASSERT_EQ(sensor.wait_exit(), 0) << sensor.stderr_text();
+  }
+  seal_tests::stop_workload(work);
+  const auto v =
+      test::run_program({RITMA_BIN, "verify", "--store", "--base-dir", base.string(), "--json"});
+  ASSERT_EQ(v.exit_code, 0) << v.out << v.err;
+  // Every kill is on record: 20 gap events say the previous run ended uncleanly.
+  int unclean = 0;
+  for (const auto& e : all_events(base))
+    if (e.type == EventType::kGap && e.arg0 == 2) ++unclean;
+  EXPECT_EQ(unclean, 20);
+  // A kill mid-window leaves events recorded but not sealed; the reports said so.
+  EXPECT_GT(unsealed_reports, 0);
+}
