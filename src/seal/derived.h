@@ -10,6 +10,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "capture/event.h"
@@ -26,6 +27,76 @@ struct EventFacts {
   uint32_t block = 0;       // block number within the window
   uint32_t index_in_block = 0;
 };
+
+// The decoded forms of the catalog and accounting files (§10.11). Kernel strings in the sketches
+// (exe, file path) are held as bytes: encoded as CBOR text when valid UTF-8, else as a byte
+// string (as in the event atom, §9).
+struct CatalogWindow {
+  uint64_t log_index = 0;
+  std::string stem_path;  // windows/YYYY/MM/DD/HH/micro/<stem>
+  uint64_t first_seq = 0;
+  uint64_t event_count = 0;
+  uint64_t loss_count = 0;
+  Hash32 micro_root{};
+  int64_t min_wall_ns = 0;
+  int64_t max_wall_ns = 0;
+  bool retention_lock = false;
+  std::vector<std::string> case_ids;
+  bool operator==(const CatalogWindow&) const = default;
+};
+
+struct CatalogSketches {  // each list: count descending, ties by the smaller key
+  std::vector<std::pair<std::string, uint64_t>> top_processes;
+  std::vector<std::pair<std::string, uint64_t>> top_outbound_ips;
+  std::vector<std::pair<std::string, uint64_t>> top_files;
+  std::vector<std::pair<uint64_t, uint64_t>> top_users;
+  std::vector<std::pair<uint64_t, uint64_t>> type_counts;
+  bool operator==(const CatalogSketches&) const = default;
+};
+
+struct Catalog {  // catalog/YYYY/MM/DD/day.cbor.zst
+  StoreId store_id{};
+  std::string node_id;
+  std::string day;  // YYYY-MM-DD
+  std::vector<CatalogWindow> windows;
+  CatalogSketches sketches;
+  bool operator==(const Catalog&) const = default;
+};
+
+struct AccountRow {
+  uint64_t type = 0;
+  uint64_t events = 0;
+  uint64_t raw_bytes = 0;
+  uint64_t zstd_bytes = 0;
+  bool operator==(const AccountRow&) const = default;
+};
+
+struct AccountTotals {
+  uint64_t windows = 0;
+  uint64_t events = 0;
+  uint64_t raw_bytes = 0;
+  uint64_t zstd_bytes = 0;
+  uint64_t sealed_bytes = 0;
+  bool operator==(const AccountTotals&) const = default;
+};
+
+struct Account {  // accounting/YYYY/MM/DD/account.cbor.zst
+  StoreId store_id{};
+  std::string node_id;
+  std::string day;
+  std::vector<AccountRow> per_type;  // ascending type, events > 0
+  AccountTotals totals;
+  bool operator==(const Account&) const = default;
+};
+
+// Canonical CBOR of the two files (before zstd) and strict decoders.
+Bytes encode(const Catalog& c);
+Bytes encode(const Account& a);
+Result<Catalog> decode_catalog(ByteSpan b);
+Result<Account> decode_account(ByteSpan b);
+// Reads one file: a zstd frame (bounded) of the CBOR above, decoded strictly.
+Result<Catalog> read_catalog_file(const std::filesystem::path& path);
+Result<Account> read_account_file(const std::filesystem::path& path);
 
 // The writer, run by the sealer after each window is sealed (checkpoint written). It keeps the
 // current day's catalog and accounting in memory (reloading them from disk when the sealer

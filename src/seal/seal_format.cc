@@ -93,7 +93,8 @@ Result<Value> decode_top(ByteSpan b, std::string_view what) {
 }
 
 std::tm utc(int64_t ns) {
-  const time_t secs = static_cast<time_t>(ns >= 0 ? ns / 1'000'000'000 : (ns + 1) / 1'000'000'000 - 1);
+  const time_t secs =
+      static_cast<time_t>(ns >= 0 ? ns / 1'000'000'000 : (ns + 1) / 1'000'000'000 - 1);
   std::tm tm{};
   gmtime_r(&secs, &tm);
   return tm;
@@ -467,8 +468,12 @@ bool check_signature(const SignatureRecord& sig, ByteSpan file_bytes) {
 
 // ---------------------------------------------------------------- paths
 
-int64_t hour_start(int64_t t) { return floor_to(t, static_cast<int64_t>(kHourNs)); }
-int64_t day_start(int64_t t) { return floor_to(t, static_cast<int64_t>(kDayNs)); }
+int64_t hour_start(int64_t t) {
+  return floor_to(t, static_cast<int64_t>(kHourNs));
+}
+int64_t day_start(int64_t t) {
+  return floor_to(t, static_cast<int64_t>(kDayNs));
+}
 
 std::string day_path(int64_t t) {
   const std::tm tm = utc(t);
@@ -510,9 +515,15 @@ std::string stem_path(const MicroRecord& r) {
   return hour_dir(r.slot_start_ns) + "/micro/" +
          window_stem(slot_in_hour(r.slot_start_ns, r.window_ns), r.part);
 }
-std::string micro_path(const MicroRecord& r) { return stem_path(r) + ".cbor"; }
-std::string micro_sig_path(const MicroRecord& r) { return stem_path(r) + ".sig"; }
-std::string block_dir(const MicroRecord& r) { return hour_dir(r.slot_start_ns) + "/blocks"; }
+std::string micro_path(const MicroRecord& r) {
+  return stem_path(r) + ".cbor";
+}
+std::string micro_sig_path(const MicroRecord& r) {
+  return stem_path(r) + ".sig";
+}
+std::string block_dir(const MicroRecord& r) {
+  return hour_dir(r.slot_start_ns) + "/blocks";
+}
 std::string block_file_name(const std::string& stem, uint64_t k) {
   return stem + ".b" + std::to_string(k) + ".zst";
 }
@@ -526,7 +537,9 @@ std::string time_index_path(uint64_t bucket_s, int64_t bucket_start_ns) {
   return buf;
 }
 
-std::string catalog_path(int64_t day_ns) { return "catalog/" + day_path(day_ns) + "/day.cbor.zst"; }
+std::string catalog_path(int64_t day_ns) {
+  return "catalog/" + day_path(day_ns) + "/day.cbor.zst";
+}
 std::string accounting_path(int64_t day_ns) {
   return "accounting/" + day_path(day_ns) + "/account.cbor.zst";
 }

@@ -151,8 +151,8 @@ SignatureRecord make_signature(const std::string& key_name, const SigningKey& ke
 bool check_signature(const SignatureRecord& sig, ByteSpan file_bytes);
 
 // Paths, relative to RITMA_OUT.
-std::string hour_dir(int64_t time_ns);  // windows/YYYY/MM/DD/HH
-std::string day_path(int64_t time_ns);  // YYYY/MM/DD
+std::string hour_dir(int64_t time_ns);   // windows/YYYY/MM/DD/HH
+std::string day_path(int64_t time_ns);   // YYYY/MM/DD
 std::string day_label(int64_t time_ns);  // YYYY-MM-DD
 int64_t hour_start(int64_t time_ns);
 int64_t day_start(int64_t time_ns);
@@ -160,8 +160,8 @@ uint64_t slot_in_hour(int64_t slot_start_ns, uint64_t window_ns);
 std::string window_stem(uint64_t slot, uint64_t part);  // w042 or w042-1
 std::string micro_path(const MicroRecord& r);           // windows/.../micro/<stem>.cbor
 std::string micro_sig_path(const MicroRecord& r);
-std::string block_dir(const MicroRecord& r);            // windows/.../blocks
-std::string stem_path(const MicroRecord& r);            // windows/.../micro/<stem>
+std::string block_dir(const MicroRecord& r);                       // windows/.../blocks
+std::string stem_path(const MicroRecord& r);                       // windows/.../micro/<stem>
 std::string block_file_name(const std::string& stem, uint64_t k);  // <stem>.b<k>.zst
 std::string time_index_path(uint64_t bucket_s, int64_t bucket_start_ns);
 std::string catalog_path(int64_t day_ns);
