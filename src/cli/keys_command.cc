@@ -1,4 +1,6 @@
 // `ritma keys init|show`.
+#include <time.h>
+
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -6,6 +8,9 @@
 #include <optional>
 
 #include "cli/commands.h"
+#include "core/durable_file.h"
+#include "core/single_writer_lock.h"
+#include "seal/key_rotation.h"
 #include "store/node_keys.h"
 
 namespace ritma::cli {
@@ -90,6 +95,40 @@ void register_keys_command(CLI::App& app) {
     auto key = store::show_node_key(store::resolve_store_paths(base_override(*opts)));
     if (!key) fail(key.error());
     print_key(*key, opts->json, false);
+  });
+
+  CLI::App* rotate = keys->add_subcommand(
+      "rotate",
+      "Replace the node key with a new one; the old key signs the hand-over in "
+      "_meta/keys/keys.cbor (the sensor must be stopped)");
+  rotate->add_option("--base-dir", opts->base_dir,
+                     "Store base directory (default: $RITMA_BASE_DIR or /var/lib/ritma)");
+  rotate->add_flag("--json", opts->json, "Print the new key as JSON");
+  rotate->callback([opts] {
+    const store::StorePaths paths = store::resolve_store_paths(base_override(*opts));
+    auto store_bytes = read_file(paths.out_dir / seal::kStoreFile, seal::kMaxRecordBytes);
+    if (!store_bytes) fail(store_bytes.error());
+    auto store = seal::decode_store(*store_bytes);
+    if (!store) fail(store.error());
+    // Hold the node's writer lock: no sensor may sign while the key changes.
+    auto lock = SingleWriterLock::acquire(
+        paths.lock_dir / ("ritma-sensor." + store->node_id + ".lock"), "ritma-sensor");
+    if (!lock) {
+      fail(Error{lock.error().message + "; stop the sensor before rotating its key"});
+    }
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    const int64_t now = static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+    auto rotated = seal::rotate_store_key(paths.out_dir, paths.node_private_key(),
+                                          paths.node_public_key(), now);
+    if (!rotated) fail(rotated.error());
+    auto key = store::show_node_key(paths);
+    if (!key) fail(key.error());
+    if (!opts->json) {
+      std::cout << "rotated: the previous key " << key_fingerprint(rotated->previous.public_key)
+                << " signed the hand-over and is valid until now\n";
+    }
+    print_key(*key, opts->json, true);
   });
 }
 

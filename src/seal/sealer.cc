@@ -20,6 +20,7 @@
 #include "core/signed_note.h"
 #include "core/zstd_codec.h"
 #include "seal/derived.h"
+#include "seal/key_rotation.h"
 
 namespace ritma::seal {
 
@@ -386,6 +387,7 @@ Status open_or_create_keys(const fs::path& out, const NamedSigningKey& key, int6
   if (fs::exists(file)) {
     RITMA_ASSIGN_OR_RETURN(Bytes b, read_file(file, kMaxRecordBytes));
     RITMA_ASSIGN_OR_RETURN(KeysRecord r, decode_keys(b));
+    RITMA_TRY(check_key_chain(r));
     if (r.keys.empty() || r.keys.back().public_key != key.key.public_key() ||
         r.keys.back().valid_until_ns)
       return make_error("the signing key " + key.name + " (" +

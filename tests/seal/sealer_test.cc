@@ -11,6 +11,7 @@
 #include "core/merkle.h"
 #include "core/signed_note.h"
 #include "core/zstd_codec.h"
+#include "seal/key_rotation.h"
 #include "test_util.h"
 
 namespace ritma::seal {
@@ -323,6 +324,47 @@ TEST(Sealer, HashOnlyPrivacyReplacesStringsWithAKeyedHash) {
   secret.fill(2);
   apply_hash_only(secret, e2);
   EXPECT_NE(e.path, e2.path);  // another store's secret gives other values
+}
+
+}  // namespace
+}  // namespace ritma::seal
+
+namespace ritma::seal {
+namespace {
+
+TEST(KeyRotation, NewKeyTakesOverWithAHandOverSignedByTheOldKey) {
+  Fixture f;
+  const fs::path keys_dir = f.out() / "_meta/keys";
+  {
+    auto s = f.open();
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(s->add(f.events(2)).ok());
+    ASSERT_TRUE(s->flush_window().ok());
+  }
+  ASSERT_TRUE(write_private_key_file(keys_dir / "node.key", f.named()).ok());
+  ASSERT_TRUE(
+      write_public_key_file(keys_dir / "node.pub", "ritma-node-test", f.key.public_key()).ok());
+  const auto rotated =
+      rotate_store_key(f.out(), keys_dir / "node.key", keys_dir / "node.pub", f.now + kSec);
+  ASSERT_TRUE(rotated.ok()) << rotated.error().message;
+  EXPECT_EQ(rotated->previous.public_key, f.key.public_key());
+  const auto keys = decode_keys(read_file(f.out() / kKeysFile).value()).value();
+  ASSERT_EQ(keys.keys.size(), 2u);
+  EXPECT_TRUE(check_key_chain(keys).ok());
+  EXPECT_EQ(*keys.keys[0].valid_until_ns, keys.keys[1].valid_from_ns);
+  // The old key can no longer seal; the new one can.
+  f.now += 2 * kSec;
+  EXPECT_FALSE(Sealer::open(f.options(2), f.named()).ok());
+  auto new_key = load_private_key_file(keys_dir / "node.key");
+  ASSERT_TRUE(new_key.ok());
+  EXPECT_EQ(new_key->key.public_key(), rotated->current.public_key);
+  auto s = Sealer::open(f.options(2), std::move(new_key).value());
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  // A forged hand-over (signed by another key) is refused.
+  auto forged = keys;
+  forged.keys[1].handover->second =
+      SigningKey::generate().sign(signature_message(encode_handover_message(forged.keys[1])));
+  EXPECT_FALSE(check_key_chain(forged).ok());
 }
 
 }  // namespace
