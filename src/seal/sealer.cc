@@ -21,6 +21,7 @@
 #include "core/zstd_codec.h"
 #include "seal/derived.h"
 #include "seal/key_rotation.h"
+#include "seal/schema_cddl.h"
 
 namespace ritma::seal {
 
@@ -378,6 +379,9 @@ Result<StoreRecord> open_or_create_store(const fs::path& out, const SealerOption
     return make_error("window length must divide an hour (e.g. 10s, 30s, 1m)");
   RITMA_TRY(make_directories(out / "_meta", 0755));
   RITMA_TRY(write_signed(file, out / kStoreSigFile, encode(r), key, nullptr));
+  RITMA_TRY(make_directories(out / "_meta/schema", 0755));
+  RITMA_TRY(atomic_write_file(out / "_meta/schema/ritma-store@1.cddl",
+                              as_bytes(std::string_view(kStoreSchemaCddl)), 0644));
   *created = true;
   return r;
 }
