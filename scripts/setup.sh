@@ -27,7 +27,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
   # tests and benchmarks (independent implementations we check against)
   libgtest-dev libgmock-dev libbenchmark-dev b3sum python3 python3-nacl python3-cbor2 coreutils hyperfine
-  bpftrace sqlite3 util-linux
+  bpftrace sqlite3 util-linux zstd bc make
 )
 
 missing=()
