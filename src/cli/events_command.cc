@@ -19,6 +19,7 @@
 #include "capture/event.h"
 #include "cli/commands.h"
 #include "core/bytes.h"
+#include "seal/sealed_reader.h"
 #include "store/hot_index.h"
 #include "store/store_layout.h"
 
@@ -563,7 +564,49 @@ struct EventsOptions {
   std::string path_prefix;
   size_t limit = 1000;
   bool json = false;
+  std::string source = "auto";
 };
+
+// The hot index's filters, applied to events read from the sealed store.
+bool matches(const store::EventQuery& q, const Event& e) {
+  if (q.from_wall_ns && e.wall_ns < *q.from_wall_ns) return false;
+  if (q.to_wall_ns && e.wall_ns >= *q.to_wall_ns) return false;
+  if (!q.names.empty() &&
+      std::find(q.names.begin(), q.names.end(), std::string(capture::event_name(e.type, e.op))) ==
+          q.names.end())
+    return false;
+  if (q.pid && e.pid != *q.pid) return false;
+  if (q.start_ns && e.start_ns != *q.start_ns) return false;
+  if (!q.actor_hex_prefix.empty()) {
+    std::string want = q.actor_hex_prefix;
+    std::transform(want.begin(), want.end(), want.begin(), ::tolower);
+    if (to_hex(e.actor).rfind(want, 0) != 0) return false;
+  }
+  if (!q.container_prefix.empty() && e.container_id.rfind(q.container_prefix, 0) != 0) return false;
+  if (!q.path_prefix.empty() && e.path.rfind(q.path_prefix, 0) != 0) return false;
+  return true;
+}
+
+std::vector<Event> query_sealed(const StoreOptions& o, const store::EventQuery& q) {
+  const auto paths = store::resolve_store_paths(
+      o.base_dir.empty() ? std::nullopt : std::optional<std::filesystem::path>(o.base_dir));
+  auto range = seal::read_sealed_events(paths.out_dir, q.from_wall_ns, q.to_wall_ns);
+  if (!range)
+    fail("events", "sealed store " + paths.out_dir.string() + ": " + range.error().message,
+         kExitRuntime);
+  std::vector<Event> out;
+  for (auto& e : range->events)
+    if (matches(q, e)) out.push_back(std::move(e));
+  std::stable_sort(out.begin(), out.end(), [&](const Event& a, const Event& b) {
+    return q.newest_first ? std::tie(b.wall_ns, b.seq) < std::tie(a.wall_ns, a.seq)
+                          : std::tie(a.wall_ns, a.seq) < std::tie(b.wall_ns, b.seq);
+  });
+  if (q.limit != 0 && out.size() > q.limit) out.resize(q.limit);
+  std::cerr << "ritma events: read " << range->windows_read << " sealed window(s) from "
+            << paths.out_dir.string()
+            << (range->used_time_index ? " (via the time index)" : " (via the window log)") << "\n";
+  return out;
+}
 
 void print_table(const std::vector<Event>& events) {
   struct Row {
@@ -635,8 +678,23 @@ void run_events(const EventsOptions& o) {
   q.path_prefix = o.path_prefix;
   q.limit = o.limit;
 
-  store::HotIndex index = open_index("events", o.store);
-  auto events = index.query(q);
+  // The hot index answers unless asked for the sealed store, or unless the range begins
+  // before the oldest event the hot index still holds (rotated or pruned).
+  bool sealed = o.source == "sealed";
+  std::optional<store::HotIndex> index;
+  if (!sealed) {
+    index.emplace(open_index("events", o.store));
+    if (o.source == "auto" && q.from_wall_ns) {
+      auto st = index->stats();
+      if (st && (!st->min_wall_ns || *q.from_wall_ns < *st->min_wall_ns)) {
+        sealed = true;
+        std::cerr << "ritma events: the hot index does not reach back to --from; reading the "
+                     "sealed store\n";
+      }
+    }
+  }
+  Result<std::vector<Event>> events =
+      sealed ? Result<std::vector<Event>>(query_sealed(o.store, q)) : index->query(q);
   if (!events) fail("events", events.error().message, kExitRuntime);
   if (o.json) {
     for (const auto& e : *events) std::cout << dump(event_json(e)) << "\n";
@@ -974,6 +1032,10 @@ void register_events_command(CLI::App& app) {
                   "Paths starting with P (literally: no wildcards)");
   cmd->add_option("--limit", opts->limit, "At most N events (default 1000; 0 for no limit)");
   cmd->add_flag("--json", opts->json, "JSON lines: one object per event with every field");
+  cmd->add_option("--source", opts->source,
+                  "auto (default: the hot index, or the sealed store when --from/--since reaches "
+                  "back before the hot index) | hot | sealed")
+      ->check(CLI::IsMember({"auto", "hot", "sealed"}));
   add_store_options(cmd, opts->store);
   cmd->callback([opts] { run_events(*opts); });
 }

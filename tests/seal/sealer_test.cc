@@ -12,6 +12,7 @@
 #include "core/signed_note.h"
 #include "core/zstd_codec.h"
 #include "seal/key_rotation.h"
+#include "seal/sealed_reader.h"
 #include "test_util.h"
 
 namespace ritma::seal {
@@ -365,6 +366,44 @@ TEST(KeyRotation, NewKeyTakesOverWithAHandOverSignedByTheOldKey) {
   forged.keys[1].handover->second =
       SigningKey::generate().sign(signature_message(encode_handover_message(forged.keys[1])));
   EXPECT_FALSE(check_key_chain(forged).ok());
+}
+
+}  // namespace
+}  // namespace ritma::seal
+
+namespace ritma::seal {
+namespace {
+
+TEST(SealedReader, ReadsBackTheEventsOfATimeRange) {
+  Fixture f;
+  auto s = f.open();
+  ASSERT_TRUE(s);
+  std::vector<capture::Event> all;
+  for (int w = 0; w < 4; ++w) {
+    auto ev = f.events(10);
+    for (size_t i = 0; i < ev.size(); ++i) ev[i].wall_ns = f.now + static_cast<int64_t>(i);
+    ASSERT_TRUE(s->add(ev).ok());
+    all.insert(all.end(), ev.begin(), ev.end());
+    f.now += 10 * kSec;
+    ASSERT_TRUE(s->tick().ok());
+  }
+  // Windows 1 and 2 (by wall time), not 0 or 3.
+  const auto r = read_sealed_events(f.out(), kStart + 10 * kSec, kStart + 30 * kSec);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->events.size(), 20u);
+  EXPECT_EQ(r->events.front().seq, 10u);
+  EXPECT_EQ(r->events.back().seq, 29u);
+  EXPECT_EQ(r->events[3].argv, all[13].argv);
+  EXPECT_EQ(r->windows_read, 2u);
+  // A block that does not match its record is an error, not a silent skip.
+  const auto recs = f.records();
+  const fs::path block = f.out() / block_dir(recs[1]) / recs[1].blocks[0].file;
+  Bytes z = test::read_file_bytes(block);
+  z[z.size() / 2] ^= 1;
+  test::write_file_bytes(block, z);
+  const auto bad = read_sealed_events(f.out(), kStart + 10 * kSec, kStart + 30 * kSec);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("BLAKE3 does not match"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,125 @@
+#include "seal/sealed_reader.h"
+
+#include <set>
+
+#include "capture/event_atom.h"
+#include "core/blake3_hasher.h"
+#include "core/durable_file.h"
+#include "core/frame_log.h"
+#include "core/zstd_codec.h"
+#include "seal/seal_format.h"
+
+namespace ritma::seal {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Splits a block's content into atoms: each atom is one CBOR array whose extent the strict
+// atom decoder confirms. The extent is found by walking CBOR heads (definite lengths only).
+Result<size_t> item_end(ByteSpan b, size_t pos, int depth) {
+  if (depth > 8) return make_error("nesting too deep");
+  if (pos >= b.size()) return make_error("truncated item");
+  const uint8_t ib = b[pos];
+  const uint8_t major = ib >> 5, info = ib & 31;
+  size_t p = pos + 1;
+  uint64_t arg = 0;
+  if (info < 24) {
+    arg = info;
+  } else if (info <= 27) {
+    const size_t n = size_t{1} << (info - 24);
+    if (p + n > b.size()) return make_error("truncated head");
+    for (size_t i = 0; i < n; ++i) arg = (arg << 8) | b[p + i];
+    p += n;
+  } else {
+    return make_error("indefinite or reserved length");
+  }
+  switch (major) {
+    case 0:
+    case 1:
+    case 7:
+      return p;
+    case 2:
+    case 3:
+      if (arg > b.size() - p) return make_error("string longer than the block");
+      return p + arg;
+    case 4:
+      for (uint64_t i = 0; i < arg; ++i) {
+        RITMA_ASSIGN_OR_RETURN(p, item_end(b, p, depth + 1));
+      }
+      return p;
+    default:
+      return make_error("map or tag in an atom");
+  }
+}
+
+}  // namespace
+
+Result<SealedRange> read_sealed_events(const fs::path& out, std::optional<int64_t> from,
+                                       std::optional<int64_t> to) {
+  SealedRange result;
+  RITMA_ASSIGN_OR_RETURN(Bytes log, read_file(out / kWindowLogFile, size_t{1} << 34));
+  const FrameScan scan = scan_frames(log);
+  const auto overlaps = [&](int64_t lo, int64_t hi) {
+    return (!from || hi >= *from) && (!to || lo < *to);
+  };
+
+  // Candidate windows: from the time index where an hour has one, else from the records.
+  std::set<uint64_t> candidates;
+  std::set<int64_t> hours_indexed;
+  if (from && to && *to - *from <= int64_t{7} * 24 * 3600 * 1'000'000'000) {
+    for (int64_t h = hour_start(*from); h < *to; h += static_cast<int64_t>(kHourNs)) {
+      const fs::path idx = out / time_index_path(60, h);
+      if (!fs::exists(idx)) continue;
+      RITMA_ASSIGN_OR_RETURN(Bytes data, read_file(idx, size_t{1} << 30));
+      for (ByteSpan f : scan_frames(data).frames) {
+        RITMA_ASSIGN_OR_RETURN(TimeIndexEntry e, decode_time_index_entry(f));
+        if (overlaps(e.bucket_start_ns, e.bucket_start_ns + 60'000'000'000 - 1))
+          candidates.insert(e.log_index);
+      }
+      hours_indexed.insert(h);
+    }
+  }
+  std::vector<MicroRecord> records;
+  for (size_t i = 0; i < scan.frames.size(); ++i) {
+    auto rec = decode_micro(scan.frames[i]);
+    if (!rec.ok())
+      return make_error(std::string(kWindowLogFile) + " record " + std::to_string(i) + ": " +
+                        rec.error().message);
+    if (rec->event_count == 0) continue;
+    const bool indexed = hours_indexed.count(hour_start(rec->slot_start_ns)) != 0;
+    const bool want =
+        indexed ? candidates.count(i) != 0 : overlaps(rec->min_wall_ns, rec->max_wall_ns);
+    if (want) records.push_back(std::move(rec).value());
+  }
+  result.used_time_index = !hours_indexed.empty();
+
+  for (const MicroRecord& r : records) {
+    ++result.windows_read;
+    for (const BlockRef& b : r.blocks) {
+      const fs::path file = out / block_dir(r) / b.file;
+      RITMA_ASSIGN_OR_RETURN(Bytes z, read_file(file, size_t{256} << 20));
+      if (blake3(z) != b.b3)
+        return make_error(file.string() + ": BLAKE3 does not match its micro record (" +
+                          stem_path(r) + "); run `ritma verify --store`");
+      RITMA_ASSIGN_OR_RETURN(Bytes raw, zstd_decompress(z, b.raw_bytes));
+      size_t pos = 0;
+      while (pos < raw.size()) {
+        auto end = item_end(raw, pos, 0);
+        if (!end.ok())
+          return make_error(file.string() + " at byte " + std::to_string(pos) + ": " +
+                            end.error().message);
+        auto ev = capture::decode_event_atom(ByteSpan(raw).subspan(pos, *end - pos));
+        if (!ev.ok())
+          return make_error(file.string() + " at byte " + std::to_string(pos) + ": " +
+                            ev.error().message);
+        if (overlaps(ev->wall_ns, ev->wall_ns) && (!to || ev->wall_ns < *to))
+          result.events.push_back(std::move(ev).value());
+        pos = *end;
+      }
+    }
+  }
+  return result;
+}
+
+}  // namespace ritma::seal
