@@ -287,6 +287,7 @@ int main(int argc, char** argv) {
   auto last_reap = started;
   auto last_filtered = started;
   uint64_t events_at_last_status = 0;
+  uint64_t derived_errors_reported = 0;
   uint64_t events_at_status_file = 0;
   const std::filesystem::path status_file = sensor::status_file_path(paths);
   std::string end_reason = "stopped";
@@ -311,6 +312,12 @@ int main(int argc, char** argv) {
       last_flush = now;
     }
     must(sealer->tick(), "sealing");
+    if (sealer->stats().derived_errors != derived_errors_reported) {
+      derived_errors_reported = sealer->stats().derived_errors;
+      std::cerr << "ritma-sensor: warning: derived files (time index, catalog, accounting) not "
+                   "updated: "
+                << sealer->stats().last_derived_error << "\n";
+    }
     if (now - last_reap >= std::chrono::seconds(60)) {
       // Forget processes that exited more than a minute ago (late records still resolve).
       const uint64_t boot_now = sensor::boottime_ns();

@@ -5,7 +5,8 @@
 
 namespace ritma::seal {
 
-inline constexpr const char* kStoreSchemaCddl = R"cddl(; Ritma sealed store, format 1 (docs/FORMAT.md sections 9 and 10)
+inline constexpr const char* kStoreSchemaCddl =
+    R"cddl(; Ritma sealed store, format 1 (docs/FORMAT.md sections 9 and 10)
 store = ["ritma-store@1", format_version: 1, store_id: bstr .size 16, node_id: tstr,
          created_ns: int, window_ns: uint]
 sig = ["ritma-sig@1", key_name: tstr, public_key: bstr .size 32, signature: bstr .size 64]

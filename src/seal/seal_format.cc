@@ -101,8 +101,10 @@ std::tm utc(int64_t ns) {
 }
 
 int64_t floor_to(int64_t t, int64_t unit) {
+  // A hostile record's time near INT64_MIN must not overflow: clamp instead.
   int64_t q = t / unit;
   if (t % unit != 0 && t < 0) --q;
+  if (q < INT64_MIN / unit) return INT64_MIN;
   return q * unit;
 }
 

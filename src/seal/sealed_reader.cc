@@ -67,14 +67,17 @@ Result<SealedRange> read_sealed_events(const fs::path& out, std::optional<int64_
   // Candidate windows: from the time index where an hour has one, else from the records.
   std::set<uint64_t> candidates;
   std::set<int64_t> hours_indexed;
+  // The finer index for short ranges: fewer windows opened for nothing.
+  const uint64_t bucket_s = from && to && *to - *from <= int64_t{3600} * 1'000'000'000 ? 10 : 60;
   if (from && to && *to - *from <= int64_t{7} * 24 * 3600 * 1'000'000'000) {
     for (int64_t h = hour_start(*from); h < *to; h += static_cast<int64_t>(kHourNs)) {
-      const fs::path idx = out / time_index_path(60, h);
+      const fs::path idx = out / time_index_path(bucket_s, h);
       if (!fs::exists(idx)) continue;
       RITMA_ASSIGN_OR_RETURN(Bytes data, read_file(idx, size_t{1} << 30));
       for (ByteSpan f : scan_frames(data).frames) {
         RITMA_ASSIGN_OR_RETURN(TimeIndexEntry e, decode_time_index_entry(f));
-        if (overlaps(e.bucket_start_ns, e.bucket_start_ns + 60'000'000'000 - 1))
+        if (overlaps(e.bucket_start_ns,
+                     e.bucket_start_ns + static_cast<int64_t>(bucket_s) * 1'000'000'000 - 1))
           candidates.insert(e.log_index);
       }
       hours_indexed.insert(h);

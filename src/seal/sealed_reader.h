@@ -1,8 +1,9 @@
 // Reading events back from the sealed store (docs/FORMAT.md §10) for a time range, for when
 // the hot index no longer holds it (rotated or pruned). Candidate windows come from the
-// 60-second time index (§10.10); when an hour has no index file, from the window log's
-// records (their min/max event times). Every block read is checked against its micro
-// record's BLAKE3 before it is decoded; a mismatch is an error, never silently skipped.
+// 10-second (ranges up to an hour) or 60-second time index (§10.10); when an hour has no index
+// file, from the window log's records (their min/max event times). Every block read is checked
+// against its micro record's BLAKE3 before it is decoded; a mismatch is an error, never silently
+// skipped.
 #pragma once
 
 #include <filesystem>

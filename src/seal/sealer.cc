@@ -255,8 +255,16 @@ Status Sealer::Impl::add_event(const capture::Event& e) {
     return make_error("sealer: event seq " + std::to_string(e.seq) + " does not follow " +
                       std::to_string(w.first_seq + w.count - 1) + " (events must be contiguous)");
   }
-  const size_t before = w.block.size();
+  size_t before = w.block.size();
   capture::encode_event_atom(e, opts.run.boot_id, w.block);
+  if (w.block_events > 0 && w.block.size() > kBlockMaxRawBytes) {
+    // The atom does not fit: it starts the next block.
+    const Bytes atom_bytes(w.block.begin() + static_cast<std::ptrdiff_t>(before), w.block.end());
+    w.block.resize(before);
+    RITMA_TRY(finish_block());
+    w.block = atom_bytes;
+    before = 0;
+  }
   const ByteSpan atom(w.block.data() + before, w.block.size() - before);
   w.tree.add_leaf(atom);
   EventFacts f;
@@ -329,7 +337,14 @@ Status Sealer::Impl::seal_window() {
   st.last_lag_ns = lag;
   st.max_lag_ns = std::max(st.max_lag_ns, lag);
   next_seq_hint = r.end_seq();
-  if (derived) RITMA_TRY(derived->on_window(r, w.facts, w.events));
+  if (derived) {
+    // Derived files are summaries, not evidence: a failure to write them is reported (stats,
+    // and a verifier names the stale file) but never stops sealing.
+    if (auto dst = derived->on_window(r, w.facts, w.events); !dst.ok()) {
+      ++owner->stats_.derived_errors;
+      owner->stats_.last_derived_error = dst.error().message;
+    }
+  }
   last = std::move(r);
   window.reset();
   return write_health();

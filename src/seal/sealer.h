@@ -56,6 +56,8 @@ struct SealStats {
   uint64_t sealed_bytes = 0;  // bytes written to block/micro/sig files and log frames
   int64_t last_lag_ns = 0;    // slot end -> checkpoint written, for the last window
   int64_t max_lag_ns = 0;
+  uint64_t derived_errors = 0;     // windows whose derived files (index, catalog) failed
+  std::string last_derived_error;  // the last such failure
 };
 
 class Sealer {

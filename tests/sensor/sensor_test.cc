@@ -736,8 +736,6 @@ TEST(Sensor, CapturesWithOnlyBpfAndPerfmonCapabilities) {
   ASSERT_NE(run, nullptr);
 }
 
-}  // namespace
-}  // namespace ritma
 
 // ---------------------------------------------------------------- the sealed store
 
@@ -840,3 +838,6 @@ TEST(Sensor, SealedStoreVerifiesAfterEachOfTwentySigkills) {
   // A kill mid-window leaves events recorded but not sealed; the reports said so.
   EXPECT_GT(unsealed_reports, 0);
 }
+
+}  // namespace
+}  // namespace ritma
