@@ -186,6 +186,7 @@ int main(int argc, char** argv) {
   seal_opts.node_id = node.id;
   seal_opts.window_ns = uint64_t{cfg.window_s} * 1'000'000'000ull;
   seal_opts.privacy = cfg.privacy;
+  seal_opts.zstd_level = static_cast<int>(cfg.zstd_level);
   seal_opts.run.run_id = static_cast<uint64_t>(run_id);
   seal_opts.run.boot_id = boot;
   seal_opts.run.sensor_version = RITMA_VERSION;

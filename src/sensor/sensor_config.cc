@@ -55,6 +55,9 @@ Status apply_config_file(const std::filesystem::path& path, SensorConfig& c) {
     } else if (key == "window_s") {
       RITMA_TRY(uint_in(1, 3600, n));
       c.window_s = static_cast<uint32_t>(n);
+    } else if (key == "zstd_level") {
+      RITMA_TRY(uint_in(1, 19, n));
+      c.zstd_level = static_cast<uint32_t>(n);
     } else if (key == "privacy") {
       if (!v.is_string()) return bad("a string");
       c.privacy = v.get<std::string>();
@@ -101,7 +104,8 @@ nlohmann::json to_json(const SensorConfig& c) {
                         {"flush_interval_ms", c.flush_interval_ms},
                         {"status_interval_s", c.status_interval_s},
                         {"window_s", c.window_s},
-                        {"privacy", c.privacy}};
+                        {"privacy", c.privacy},
+                        {"zstd_level", c.zstd_level}};
 }
 
 std::string config_digest(const SensorConfig& c) {

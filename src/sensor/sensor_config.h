@@ -28,6 +28,7 @@ struct SensorConfig {
   uint64_t ringbuf_bytes_override = 0;  // tests only: exact ring buffer bytes (power of two)
   uint32_t window_s = 10;               // sealing micro-window; divides 3600 (new stores only)
   std::string privacy = "raw";          // "raw" | "hash-only" (strings keyed-hashed)
+  uint32_t zstd_level = 3;              // block compression: higher is smaller and slower
 };
 
 // Reads a JSON object whose keys are SensorConfig's fields; unknown keys, wrong types and
