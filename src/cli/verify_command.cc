@@ -1,4 +1,370 @@
+// `ritma verify --store`: recompute every hash and check every signature of the sealed store
+// (docs/FORMAT.md §10.14) and say what, if anything, does not match, naming the file, the
+// window and the event.
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
 #include "cli/commands.h"
+#include "seal/store_verifier.h"
+#include "store/store_layout.h"
+
 namespace ritma::cli {
-void register_verify_command(CLI::App&) {}
+namespace {
+
+constexpr int kExitInvalid = 1;
+constexpr int kExitUsage = 2;
+constexpr int64_t kSecNs = 1'000'000'000;
+
+struct VerifyCliOptions {
+  bool store = false;
+  std::string base_dir;
+  std::string key;
+  std::string from;
+  std::string to;
+  bool json = false;
+  bool quiet = false;
+};
+
+[[noreturn]] void fail(const std::string& message, int code) {
+  std::cerr << "ritma verify: " << message << "\n";
+  throw CLI::RuntimeError(code);
+}
+
+int64_t now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * kSecNs + ts.tv_nsec;
+}
+
+bool all_digits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+std::optional<int64_t> digits_value(std::string_view s, size_t max_digits) {
+  if (!all_digits(s) || s.size() > max_digits) return std::nullopt;
+  int64_t v = 0;
+  for (char c : s) v = v * 10 + (c - '0');
+  return v;
+}
+
+// Up to nine digits of a fraction of a second, as nanoseconds.
+std::optional<int64_t> fraction_ns(std::string_view s) {
+  if (!all_digits(s) || s.size() > 9) return std::nullopt;
+  int64_t ns = 0;
+  for (size_t i = 0; i < 9; ++i) ns = ns * 10 + (i < s.size() ? s[i] - '0' : 0);
+  return ns;
+}
+
+// 30s, 10m, 1h, 2d, 1h30m: a duration in nanoseconds.
+std::optional<int64_t> parse_duration(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  int64_t total = 0;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = i;
+    while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
+    if (j == i || j == s.size()) return std::nullopt;
+    const auto n = digits_value(s.substr(i, j - i), 9);
+    if (!n) return std::nullopt;
+    int64_t unit = 0;
+    switch (s[j]) {
+      case 's':
+        unit = 1;
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'd':
+        unit = 86400;
+        break;
+      default:
+        return std::nullopt;
+    }
+    total += *n * unit;
+    if (total > 200LL * 365 * 86400) return std::nullopt;
+    i = j + 1;
+  }
+  return total * kSecNs;
+}
+
+// A time for --from/--to: RFC 3339 (2026-11-22T03:12:00Z, ...+01:00), Unix seconds with an
+// optional fraction (1795316000.5), Unix nanoseconds (more than 10 digits), "now", or a
+// duration before now (10m, 1h30m).
+std::optional<int64_t> parse_time(std::string_view s) {
+  if (s == "now") return now_ns();
+  if (all_digits(s) && s.size() > 10) return digits_value(s, 18);
+  const size_t dot = s.find('.');
+  if (all_digits(s.substr(0, dot)) && s.substr(0, dot).size() <= 10) {
+    const auto secs = digits_value(s.substr(0, dot), 10);
+    std::optional<int64_t> frac = 0;
+    if (dot != std::string_view::npos) frac = fraction_ns(s.substr(dot + 1));
+    if (!secs || !frac) return std::nullopt;
+    return *secs * kSecNs + *frac;
+  }
+  if (const auto d = parse_duration(s)) return now_ns() - *d;
+  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':')
+    return std::nullopt;
+  if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return std::nullopt;
+  const auto year = digits_value(s.substr(0, 4), 4), month = digits_value(s.substr(5, 2), 2),
+             day = digits_value(s.substr(8, 2), 2), hour = digits_value(s.substr(11, 2), 2),
+             minute = digits_value(s.substr(14, 2), 2), second = digits_value(s.substr(17, 2), 2);
+  if (!year || !month || !day || !hour || !minute || !second) return std::nullopt;
+  if (*hour > 23 || *minute > 59 || *second > 60) return std::nullopt;
+  size_t i = 19;
+  int64_t frac = 0;
+  if (i < s.size() && s[i] == '.') {
+    size_t j = i + 1;
+    while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
+    const auto f = fraction_ns(s.substr(i + 1, j - i - 1));
+    if (!f) return std::nullopt;
+    frac = *f;
+    i = j;
+  }
+  int64_t offset = 0;
+  const std::string_view zone = s.substr(i);
+  if (zone == "Z" || zone == "z") {
+    offset = 0;
+  } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':') {
+    const auto oh = digits_value(zone.substr(1, 2), 2), om = digits_value(zone.substr(4, 2), 2);
+    if (!oh || !om || *oh > 23 || *om > 59) return std::nullopt;
+    offset = (*oh * 3600 + *om * 60) * (zone[0] == '-' ? -1 : 1);
+  } else {
+    return std::nullopt;
+  }
+  const std::chrono::year_month_day ymd{std::chrono::year(static_cast<int>(*year)),
+                                        std::chrono::month(static_cast<unsigned>(*month)),
+                                        std::chrono::day(static_cast<unsigned>(*day))};
+  if (!ymd.ok()) return std::nullopt;
+  const int64_t days = std::chrono::sys_days(ymd).time_since_epoch().count();
+  const int64_t secs = days * 86400 + *hour * 3600 + *minute * 60 + *second - offset;
+  if (secs <= -9223372036LL || secs >= 9223372035LL) return std::nullopt;
+  return secs * kSecNs + frac;
+}
+
+int64_t parse_time_or_fail(const char* option, const std::string& text) {
+  const auto t = parse_time(text);
+  if (!t)
+    fail(std::string("invalid ") + option + " \"" + text +
+             "\": expected RFC 3339 (2026-11-22T03:12:00Z), Unix seconds (1795316000.5), Unix "
+             "nanoseconds, \"now\", or a duration before now (10m, 1h30m)",
+         kExitUsage);
+  return *t;
+}
+
+std::string utc_time(int64_t ns) {
+  int64_t secs = ns / kSecNs;
+  int64_t frac = ns % kSecNs;
+  if (frac < 0) {
+    frac += kSecNs;
+    --secs;
+  }
+  const time_t t = static_cast<time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(frac / 1'000'000));
+  return buf;
+}
+
+std::string with_commas(uint64_t v) {
+  std::string s = std::to_string(v);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+template <typename T>
+nlohmann::json opt_json(const std::optional<T>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+nlohmann::json to_json(const seal::VerifyReport& r) {
+  nlohmann::json j;
+  j["ok"] = r.ok();
+  j["result"] = r.ok() ? "verified" : "invalid";
+  j["store"] = r.out_dir.string();
+  j["node_id"] = r.node_id;
+  j["store_id"] = r.store_id;
+  j["window_ns"] = r.window_ns;
+  j["pinned"] = r.pinned;
+  j["pinned_fingerprint"] =
+      r.pinned_fingerprint.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.pinned_fingerprint);
+  j["signer"] = {{"name", r.signer_name}, {"fingerprint", r.signer_fingerprint}};
+  nlohmann::json keys = nlohmann::json::array();
+  for (const auto& k : r.keys) {
+    keys.push_back({{"name", k.name},
+                    {"fingerprint", k.fingerprint},
+                    {"valid_from_ns", k.valid_from_ns},
+                    {"valid_until_ns", opt_json(k.valid_until_ns)},
+                    {"trusted", k.trusted},
+                    {"pinned", k.pinned},
+                    {"signatures", k.signatures}});
+  }
+  j["keys"] = keys;
+  j["range"] = r.range_limited
+                   ? nlohmann::json{{"from_ns", opt_json(r.from_ns)}, {"to_ns", opt_json(r.to_ns)}}
+                   : nlohmann::json(nullptr);
+  j["log_records"] = r.log_records;
+  j["windows"] = r.windows;
+  j["empty_windows"] = r.empty_windows;
+  j["blocks"] = r.blocks;
+  j["zstd_bytes"] = r.zstd_bytes;
+  j["raw_bytes"] = r.raw_bytes;
+  j["events"] = r.events;
+  j["loss_events"] = r.loss_events;
+  j["lost_records"] = r.lost_records;
+  j["filtered_records"] = r.filtered_records;
+  j["first_seq"] = opt_json(r.first_seq);
+  j["last_seq"] = opt_json(r.last_seq);
+  j["min_wall_ns"] = opt_json(r.min_wall_ns);
+  j["max_wall_ns"] = opt_json(r.max_wall_ns);
+  j["checkpoints"] = r.checkpoints;
+  j["checkpoints_consistent"] = r.checkpoints_consistent;
+  j["hours_closed"] = r.hours_closed;
+  j["unsealed_tail"] = r.unsealed_tail;
+  j["elapsed_seconds"] = r.elapsed_seconds;
+  j["events_per_second"] = r.events_per_second;
+  nlohmann::json problems = nlohmann::json::array();
+  for (const auto& p : r.problems) {
+    problems.push_back(
+        {{"file", p.file},
+         {"window", p.window.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.window)},
+         {"log_index", opt_json(p.log_index)},
+         {"seq", opt_json(p.seq)},
+         {"message", p.message}});
+  }
+  j["problems"] = problems;
+  j["problems_omitted"] = r.problems_omitted;
+  j["notes"] = r.notes;
+  return j;
+}
+
+void print_human(const seal::VerifyReport& r) {
+  const uint64_t total_problems = r.problems.size() + r.problems_omitted;
+  std::cout << "store:        " << r.out_dir.string() << " (node " << r.node_id << ", store "
+            << r.store_id << ")\n";
+  std::cout << "result:       "
+            << (r.ok() ? "VERIFIED" : "INVALID: " + std::to_string(total_problems) + " problem(s)")
+            << "\n";
+  if (r.pinned) {
+    std::cout << "key:          " << r.signer_name << " " << r.signer_fingerprint
+              << " (pinned with --key)\n";
+  } else if (!r.pinned_fingerprint.empty()) {
+    std::cout << "key:          the pinned key " << r.pinned_fingerprint
+              << " is not one of the store's keys\n";
+  } else {
+    std::cout << "key:          " << r.signer_name << " " << r.signer_fingerprint
+              << " NOT pinned: this proves consistency, not origin; pass --key FINGERPRINT "
+                 "(from `ritma keys show` on a trusted copy)\n";
+  }
+  if (r.keys.size() > 1) {
+    for (const auto& k : r.keys)
+      std::cout << "              " << k.name << " " << k.fingerprint << " from "
+                << utc_time(k.valid_from_ns)
+                << (k.valid_until_ns ? " until " + utc_time(*k.valid_until_ns) : " (current)")
+                << (k.trusted ? "" : " NOT trusted") << "\n";
+  }
+  if (r.range_limited) {
+    std::cout << "range:        " << (r.from_ns ? utc_time(*r.from_ns) : "start") << " .. "
+              << (r.to_ns ? utc_time(*r.to_ns) : "end") << "\n";
+  }
+  std::cout << "windows:      " << with_commas(r.windows) << " verified ("
+            << with_commas(r.empty_windows) << " empty) of " << with_commas(r.log_records)
+            << " in the window log, " << with_commas(r.blocks) << " blocks\n";
+  std::cout << "events:       " << with_commas(r.events);
+  if (r.first_seq) std::cout << " (seq " << *r.first_seq << ".." << *r.last_seq << ")";
+  std::cout << "; " << with_commas(r.loss_events) << " loss events recording "
+            << with_commas(r.lost_records) << " lost records; " << with_commas(r.filtered_records)
+            << " filtered\n";
+  if (r.min_wall_ns)
+    std::cout << "time:         " << utc_time(*r.min_wall_ns) << " .. " << utc_time(*r.max_wall_ns)
+              << "\n";
+  std::cout << "checkpoints:  " << with_commas(r.checkpoints)
+            << (r.checkpoints_consistent
+                    ? ", every one the root of the one recomputed window-log tree (so each is "
+                      "consistent with the next)"
+                    : "")
+            << "\n";
+  std::cout << "hours closed: " << with_commas(r.hours_closed)
+            << " (hour roots and chain links recomputed)\n";
+  char speed[128];
+  std::snprintf(speed, sizeof speed, "%.2f s, %s events/s", r.elapsed_seconds,
+                with_commas(static_cast<uint64_t>(r.events_per_second)).c_str());
+  std::cout << "elapsed:      " << speed << "\n";
+  for (const auto& n : r.notes) std::cout << "note: " << n << "\n";
+}
+
+void run_verify(const VerifyCliOptions& o) {
+  if (!o.store) fail("say what to verify: --store (the sealed store RITMA_OUT)", kExitUsage);
+  const store::StorePaths paths = store::resolve_store_paths(
+      o.base_dir.empty() ? std::nullopt : std::optional<std::filesystem::path>(o.base_dir));
+  seal::VerifyOptions vo;
+  vo.pinned_key = o.key;
+  if (!o.from.empty()) vo.from_ns = parse_time_or_fail("--from", o.from);
+  if (!o.to.empty()) vo.to_ns = parse_time_or_fail("--to", o.to);
+  if (vo.from_ns && vo.to_ns && *vo.from_ns >= *vo.to_ns)
+    fail("--from must be before --to", kExitUsage);
+  if (!o.quiet) {
+    vo.progress = [](const seal::VerifyProgress& p) {
+      std::cerr << "ritma verify: verified " << with_commas(p.windows) << " windows, "
+                << with_commas(p.events) << " events\n";
+    };
+  }
+  auto report = seal::verify_store(paths.out_dir, vo);
+  if (!report) fail(report.error().message, kExitUsage);
+  const seal::VerifyReport& r = *report;
+  if (o.json) {
+    std::cout << to_json(r).dump(2) << "\n";
+  } else if (!o.quiet) {
+    print_human(r);
+  }
+  if (!o.json) {
+    // Problems go to stdout with the summary (they are the result), even with --quiet.
+    for (const auto& p : r.problems) std::cout << "problem: " << p.to_string() << "\n";
+    if (r.problems_omitted != 0)
+      std::cout << "problem: ... and " << r.problems_omitted << " more\n";
+    if (o.quiet && !r.ok())
+      std::cout << "INVALID: " << r.problems.size() + r.problems_omitted << " problem(s)\n";
+  }
+  if (!r.ok()) throw CLI::RuntimeError(kExitInvalid);
+}
+
+}  // namespace
+
+void register_verify_command(CLI::App& app) {
+  auto opts = std::make_shared<VerifyCliOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "verify",
+      "Recompute and check every hash and signature of the sealed store (exit 0 verified, 1 "
+      "invalid or tampered, 2 usage or unreadable store)");
+  cmd->add_flag("--store", opts->store, "Verify the sealed store RITMA_OUT");
+  cmd->add_option("--base-dir", opts->base_dir,
+                  "Store base directory (default: $RITMA_BASE_DIR or /var/lib/ritma)");
+  cmd->add_option("--key", opts->key,
+                  "Pin the signing key: its fingerprint (64 hex, `ritma keys show`), its verifier "
+                  "key string, or a public key file");
+  cmd->add_option("--from", opts->from,
+                  "Only windows from time T: RFC 3339, Unix seconds, Unix ns, or 10m/1h ago");
+  cmd->add_option("--to", opts->to, "Only windows before time T (same formats as --from)");
+  cmd->add_flag("--json", opts->json, "Print the report as one JSON object");
+  cmd->add_flag("-q,--quiet", opts->quiet, "Print only problems (and no progress)");
+  cmd->callback([opts] { run_verify(*opts); });
+}
+
 }  // namespace ritma::cli

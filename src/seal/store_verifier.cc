@@ -115,10 +115,10 @@ class MappedFile {
   size_t size_ = 0;
 };
 
-// Reads a whole file into `out` (reusing its capacity). Missing files set *missing.
+// Reads a whole file into `out` (reusing its capacity and not zeroing what it overwrites).
+// Missing files set *missing.
 Status read_into(const fs::path& p, size_t max, Bytes& out, bool* missing) {
   *missing = false;
-  out.clear();
   UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
     *missing = errno == ENOENT;
@@ -220,7 +220,8 @@ std::optional<WindowsPath> parse_windows_path(const std::string& rel) {
     std::string_view stem = name.substr(0, dot);
     if (stem.size() >= 4 && stem[0] == 'w') {
       const size_t dash = stem.find('-');
-      const auto slot = parse_digits(stem.substr(1, dash == std::string_view::npos ? dash : dash - 1));
+      const auto slot =
+          parse_digits(stem.substr(1, dash == std::string_view::npos ? dash : dash - 1));
       std::optional<uint64_t> part = 0;
       if (dash != std::string_view::npos) part = parse_digits(stem.substr(dash + 1));
       if (slot && part) {
@@ -271,6 +272,7 @@ class Verifier {
     problem(std::move(file), WinRef{}, std::nullopt, std::move(msg));
   }
   void note(std::string msg) { rep_.notes.push_back(std::move(msg)); }
+  void add_derived_problem(const std::string& msg);
 
   fs::path abs(const std::string& rel) const { return out_ / rel; }
 
@@ -283,7 +285,7 @@ class Verifier {
   void check_record(uint64_t i, ByteSpan frame);
   void verify_window(uint64_t i, const MicroRecord& m, ByteSpan frame, Rec& rec);
   void verify_block(const MicroRecord& m, const WinRef& w, size_t k, uint64_t& expect_seq,
-                    merkle::TreeBuilder& tree);
+                    FastTreeBuilder& tree);
   void check_checkpoints();
   void check_note(std::string_view text, uint64_t rec_index, const WinRef& w,
                   const std::string& file, const std::string& label);
@@ -321,7 +323,7 @@ class Verifier {
   std::vector<Rec> recs_;
   std::optional<RunIdentity> prev_run_;  // run of the previous record
   bool checkpoints_beyond_log_ = false;  // a checkpoint covers records the log lacks
-  std::vector<Hash32> log_roots_;  // root of the window-log tree at size i + 1
+  std::vector<Hash32> log_roots_;        // root of the window-log tree at size i + 1
   std::unordered_set<std::string> named_;
   std::unique_ptr<DerivedChecker> derived_;
 
@@ -330,7 +332,7 @@ class Verifier {
   Bytes raw_buf_;
   std::vector<ScannedAtom> atoms_;
   std::vector<EventFacts> facts_;
-  LeafHasher leaf_hasher_;
+  MerkleHasher hasher_;
   ZSTD_DCtx* dctx_ = nullptr;
 
   // Per-window tallies.
@@ -339,10 +341,10 @@ class Verifier {
     int64_t min_wall = 0, max_wall = 0;
     std::array<uint64_t, 256> small_types{};
     std::map<uint64_t, uint64_t> big_types;
-    uint64_t raw_bytes = 0;
   } tally_;
 
   Clock::time_point last_progress_ = Clock::now();
+  bool progress_reported_ = false;  // a long run: say where it ended too
 };
 
 Status Verifier::run(const std::optional<std::string>& pinned_fp) {
@@ -354,29 +356,64 @@ Status Verifier::run(const std::optional<std::string>& pinned_fp) {
   check_checkpoints();
   check_hours();
   if (derived_) {
-    for (std::string& msg : derived_->finish(!rep_.range_limited)) {
-      // The checker's messages begin with the file they are about ("catalog/...: ...").
-      std::string file;
-      const size_t colon = msg.find(": ");
-      if (colon != std::string::npos && msg.find(' ') > colon - 1 &&
-          (msg.starts_with("index/") || msg.starts_with("catalog/") ||
-           msg.starts_with("accounting/"))) {
-        file = msg.substr(0, colon);
-      }
-      problem(file, WinRef{}, std::nullopt, std::move(msg));
-    }
+    for (std::string& msg : derived_->finish(!rep_.range_limited)) add_derived_problem(msg);
   }
   walk_windows();
   list_unsealed();
+  for (const auto& k : keys_) rep_.keys.push_back(k.out);
   maybe_progress(true);
   return {};
+}
+
+// The derived checker's messages read "<file>: [<stem path> (log index N): ]<what>"; the file
+// and window become fields of the problem.
+void Verifier::add_derived_problem(const std::string& msg) {
+  std::string_view rest(msg);
+  std::string file;
+  WinRef w;
+  const size_t colon = rest.find(": ");
+  if (colon != std::string_view::npos && rest.substr(0, colon).find(' ') == std::string::npos &&
+      (rest.starts_with("index/") || rest.starts_with("catalog/") ||
+       rest.starts_with("accounting/"))) {
+    file = std::string(rest.substr(0, colon));
+    rest.remove_prefix(colon + 2);
+  }
+  if (rest.starts_with("windows/")) {
+    const size_t sp = rest.find(' ');
+    const std::string_view marker = " (log index ";
+    if (sp != std::string_view::npos && rest.substr(sp).starts_with(marker)) {
+      const size_t close = rest.find(')', sp);
+      std::optional<uint64_t> index =
+          close == std::string_view::npos
+              ? std::nullopt
+              : std::optional<uint64_t>(std::strtoull(
+                    std::string(rest.substr(sp + marker.size(), close - sp - marker.size()))
+                        .c_str(),
+                    nullptr, 10));
+      if (index && rest.substr(close).starts_with("): ")) {
+        w.stem = std::string(rest.substr(0, sp));
+        w.log_index = index;
+        rest.remove_prefix(close + 3);
+      }
+    }
+  }
+  if (!w.log_index && rest.starts_with("log index ")) {
+    size_t end = 10;
+    while (end < rest.size() && rest[end] >= '0' && rest[end] <= '9') ++end;
+    if (end > 10 && rest.substr(end).starts_with(": ")) {
+      w.log_index = std::strtoull(std::string(rest.substr(10, end - 10)).c_str(), nullptr, 10);
+      if (*w.log_index < recs_.size()) w.stem = recs_[*w.log_index].stem;
+    }
+  }
+  problem(file, w, std::nullopt, std::string(rest));
 }
 
 void Verifier::maybe_progress(bool force) {
   if (!opts_.progress) return;
   const auto now = Clock::now();
-  if (!force && now - last_progress_ < opts_.progress_interval) return;
+  if (force ? !progress_reported_ : now - last_progress_ < opts_.progress_interval) return;
   last_progress_ = now;
+  progress_reported_ = true;
   opts_.progress(VerifyProgress{recs_.size(), rep_.windows, rep_.events});
 }
 
@@ -439,8 +476,8 @@ void Verifier::load_keys(const std::optional<std::string>& pinned_fp) {
   std::vector<bool> handed_over(keys_.size(), false);
   for (size_t i = 0; i < keys_.size(); ++i) {
     const KeyEntry& e = keys_[i].entry;
-    const std::string who = "key " + std::to_string(i) + " (" + e.name + ", " +
-                            keys_[i].out.fingerprint + ")";
+    const std::string who =
+        "key " + std::to_string(i) + " (" + e.name + ", " + keys_[i].out.fingerprint + ")";
     if (!check_key_name(e.name).ok()) problem(kKeysFile, who + ": invalid key name");
     if (e.valid_until_ns && *e.valid_until_ns <= e.valid_from_ns)
       problem(kKeysFile, who + ": valid_until_ns is not after valid_from_ns");
@@ -643,6 +680,18 @@ void Verifier::check_record(uint64_t i, ByteSpan frame) {
                   p.stem + " (log index " + std::to_string(i - 1) + ") ended before seq " +
                   std::to_string(p.first_seq + p.event_count));
   }
+  // A new run of the same boot continues the boot's sequence (§10.5); it may skip what a crash
+  // kept from being sealed (its gap event says so), never go back.
+  if (i > 0 && recs_[i - 1].decoded && prev_run_ && prev_run_->boot_id == m.run.boot_id &&
+      prev_run_->run_id != m.run.run_id) {
+    const Rec& p = recs_[i - 1];
+    if (m.first_seq < p.first_seq + p.event_count)
+      problem(frame_name, w, std::nullopt,
+              "run " + std::to_string(m.run.run_id) + " starts at seq " +
+                  std::to_string(m.first_seq) + ", before the end (seq " +
+                  std::to_string(p.first_seq + p.event_count) + ") of the previous run " +
+                  std::to_string(prev_run_->run_id) + " of the same boot");
+  }
   prev_run_ = m.run;
 
   // In range?
@@ -658,3 +707,691 @@ void Verifier::check_record(uint64_t i, ByteSpan frame) {
   rec.in_range = in;
   if (in) verify_window(i, m, frame, rec);
 }
+
+void Verifier::verify_window(uint64_t i, const MicroRecord& m, ByteSpan frame, Rec& rec) {
+  const WinRef w{rec.stem, i};
+  const std::string micro = micro_path(m);
+  bool missing = false;
+  auto st = read_into(abs(micro), kMaxRecordBytes, file_buf_, &missing);
+  if (!st.ok()) {
+    problem(micro, w, std::nullopt,
+            missing
+                ? "missing micro record (log/windows.log frame " + std::to_string(i) + " names it)"
+                : "cannot read: " + st.error().message);
+  } else if (!std::equal(file_buf_.begin(), file_buf_.end(), frame.begin(), frame.end())) {
+    problem(micro, w, std::nullopt,
+            "differs from frame " + std::to_string(i) + " of log/windows.log");
+  }
+  check_detached(micro, micro_sig_path(m), frame, m.sealed_ns, w);
+
+  tally_ = Tally{};
+  facts_.clear();
+  FastTreeBuilder tree(hasher_);
+  uint64_t expect_seq = m.first_seq;
+  uint64_t block_events = 0;
+  for (size_t k = 0; k < m.blocks.size(); ++k) {
+    block_events += m.blocks[k].event_count;
+    verify_block(m, w, k, expect_seq, tree);
+  }
+  const std::string log_file = kWindowLogFile;
+  auto mismatch = [&](const std::string& what, const std::string& computed,
+                      const std::string& recorded) {
+    problem(micro, w, std::nullopt,
+            what + ": the blocks give " + computed + ", the record says " + recorded);
+  };
+  if (block_events != m.event_count)
+    mismatch("events listed per block", std::to_string(block_events),
+             std::to_string(m.event_count));
+  if (tally_.events != m.event_count)
+    mismatch("event count", std::to_string(tally_.events), std::to_string(m.event_count));
+  if (tally_.loss != m.loss_count)
+    mismatch("loss count", std::to_string(tally_.loss), std::to_string(m.loss_count));
+  if (tally_.filtered != m.filtered_count)
+    mismatch("filtered count", std::to_string(tally_.filtered), std::to_string(m.filtered_count));
+  std::vector<std::pair<uint64_t, uint64_t>> types;
+  for (uint64_t t = 0; t < tally_.small_types.size(); ++t) {
+    if (tally_.small_types[t] != 0) types.emplace_back(t, tally_.small_types[t]);
+  }
+  for (const auto& [t, c] : tally_.big_types) types.emplace_back(t, c);
+  if (types != m.type_counts) {
+    auto fmt = [](const std::vector<std::pair<uint64_t, uint64_t>>& v) {
+      std::string s = "[";
+      for (const auto& [t, c] : v)
+        s += (s.size() > 1 ? " " : "") + std::to_string(t) + ":" + std::to_string(c);
+      return s + "]";
+    };
+    mismatch("type counts", fmt(types), fmt(m.type_counts));
+  }
+  if (tally_.min_wall != m.min_wall_ns || tally_.max_wall != m.max_wall_ns)
+    mismatch("wall time range",
+             std::to_string(tally_.min_wall) + ".." + std::to_string(tally_.max_wall),
+             std::to_string(m.min_wall_ns) + ".." + std::to_string(m.max_wall_ns));
+  const Hash32 root = tree.root();
+  if (root != m.micro_root)
+    problem(micro, w, std::nullopt,
+            "micro root differs from the Merkle root of the blocks' atoms (recomputed " +
+                to_hex(root) + ")");
+  if (m.event_count == 0 && !m.blocks.empty())
+    problem(micro, w, std::nullopt, "an empty window lists blocks");
+
+  ++rep_.windows;
+  if (tally_.events == 0) ++rep_.empty_windows;
+  rep_.events += tally_.events;
+  rep_.loss_events += tally_.loss_events;
+  rep_.lost_records += tally_.loss;
+  rep_.filtered_records += tally_.filtered;
+  if (tally_.events != 0) {
+    rep_.min_wall_ns = std::min(rep_.min_wall_ns.value_or(INT64_MAX), tally_.min_wall);
+    rep_.max_wall_ns = std::max(rep_.max_wall_ns.value_or(INT64_MIN), tally_.max_wall);
+  }
+  if (derived_) derived_->add_window(m, facts_);
+}
+
+void Verifier::verify_block(const MicroRecord& m, const WinRef& w, size_t k, uint64_t& expect_seq,
+                            FastTreeBuilder& tree) {
+  const BlockRef& b = m.blocks[k];
+  const uint64_t block_first = expect_seq;
+  // Whatever happens inside, the next block starts where the record says this one ends.
+  struct Resync {
+    uint64_t& seq;
+    uint64_t to;
+    ~Resync() { seq = to; }
+  } resync{expect_seq, block_first + b.event_count};
+
+  const std::string file = block_dir(m) + "/" + b.file;
+  const std::string want =
+      block_file_name(window_stem(slot_in_hour(m.slot_start_ns, m.window_ns), m.part), k);
+  const std::string seqs = b.event_count == 0 ? "no events"
+                                              : "events seq " + std::to_string(block_first) + ".." +
+                                                    std::to_string(block_first + b.event_count - 1);
+  if (b.file != want)
+    problem(file, w, std::nullopt,
+            "block " + std::to_string(k) + " is named " + b.file + ", expected " + want);
+  if (b.event_count == 0) problem(file, w, std::nullopt, "the record lists an empty block");
+  if (b.event_count > kBlockMaxEvents)
+    problem(file, w, std::nullopt,
+            "lists " + std::to_string(b.event_count) + " events, more than a block holds");
+  if (b.raw_bytes > kBlockMaxRawBytes)
+    problem(file, w, std::nullopt,
+            "lists " + std::to_string(b.raw_bytes) + " raw bytes, more than a block holds");
+
+  bool missing = false;
+  auto st = read_into(abs(file), kMaxBlockFileBytes, file_buf_, &missing);
+  if (!st.ok()) {
+    problem(file, w, std::nullopt,
+            (missing ? "missing block (" + seqs + ")" : "cannot read: " + st.error().message));
+    return;
+  }
+  ++rep_.blocks;
+  rep_.zstd_bytes += file_buf_.size();
+  if (file_buf_.size() != b.zstd_bytes)
+    problem(file, w, std::nullopt,
+            "is " + std::to_string(file_buf_.size()) + " bytes, the record says " +
+                std::to_string(b.zstd_bytes));
+  if (blake3(file_buf_) != b.b3)
+    problem(file, w, std::nullopt, "BLAKE3 differs from the micro record's (" + seqs + ")");
+
+  // One zstd frame with its content size declared (§10.3), decompressed within bounds.
+  const size_t csize = ZSTD_findFrameCompressedSize(file_buf_.data(), file_buf_.size());
+  if (ZSTD_isError(csize)) {
+    problem(file, w, std::nullopt,
+            std::string("not a zstd frame: ") + ZSTD_getErrorName(csize) + " (" + seqs + ")");
+    return;
+  }
+  if (csize != file_buf_.size()) {
+    problem(file, w, std::nullopt,
+            "holds " + std::to_string(file_buf_.size() - csize) +
+                " byte(s) after its zstd frame (a block is exactly one frame)");
+    return;
+  }
+  const unsigned long long declared = ZSTD_getFrameContentSize(file_buf_.data(), csize);
+  if (declared == ZSTD_CONTENTSIZE_UNKNOWN || declared == ZSTD_CONTENTSIZE_ERROR) {
+    problem(file, w, std::nullopt, "the zstd frame does not declare its content size");
+    return;
+  }
+  if (declared > kBlockMaxRawBytes) {
+    problem(
+        file, w, std::nullopt,
+        "the zstd frame declares " + std::to_string(declared) + " bytes, more than a block holds");
+    return;
+  }
+  if (declared != b.raw_bytes)
+    problem(file, w, std::nullopt,
+            "decompresses to " + std::to_string(declared) + " bytes, the record says " +
+                std::to_string(b.raw_bytes));
+  if (dctx_ == nullptr) {
+    dctx_ = ZSTD_createDCtx();
+    if (dctx_ == nullptr) {
+      problem(file, w, std::nullopt, "zstd: out of memory");
+      return;
+    }
+    ZSTD_DCtx_setParameter(dctx_, ZSTD_d_windowLogMax, 27);  // §8: 128 MiB windows at most
+  }
+  if (raw_buf_.size() < kBlockMaxRawBytes) raw_buf_.resize(kBlockMaxRawBytes);
+  ZSTD_DCtx_reset(dctx_, ZSTD_reset_session_only);
+  ZSTD_inBuffer in{file_buf_.data(), csize, 0};
+  ZSTD_outBuffer out{raw_buf_.data(), static_cast<size_t>(declared), 0};
+  const size_t zr = ZSTD_decompressStream(dctx_, &out, &in);
+  if (ZSTD_isError(zr) || zr != 0 || out.pos != declared) {
+    problem(file, w, std::nullopt,
+            std::string("cannot decompress: ") +
+                (ZSTD_isError(zr) ? ZSTD_getErrorName(zr) : "the frame is incomplete") + " (" +
+                seqs + ")");
+    return;
+  }
+  const ByteSpan content(raw_buf_.data(), out.pos);
+  rep_.raw_bytes += content.size();
+
+  const auto scan_error = scan_atoms(content, atoms_);
+  uint64_t seq_problems = 0, boot_problems = 0;
+  const uint32_t block_no = static_cast<uint32_t>(k);
+  for (size_t j = 0; j < atoms_.size(); ++j) {
+    const ScannedAtom& a = atoms_[j];
+    if (a.seq != expect_seq) [[unlikely]] {
+      if (++seq_problems <= 3)
+        problem(file, w, a.seq,
+                "atom " + std::to_string(j) + " has seq " + std::to_string(a.seq) + " where " +
+                    std::to_string(expect_seq) +
+                    " was due (seq must increase by exactly 1 from first_seq)");
+    }
+    expect_seq = a.seq + 1;
+    if (a.boot_id != m.run.boot_id) [[unlikely]] {
+      if (++boot_problems <= 3)
+        problem(file, w, a.seq,
+                "boot_id " + to_hex(a.boot_id) + " is not the run's " + to_hex(m.run.boot_id));
+    }
+    tree.add_leaf_hash(hasher_.leaf_hash(a.bytes(content)));
+    if (tally_.events == 0) {
+      tally_.min_wall = tally_.max_wall = a.wall_ns;
+    } else {
+      tally_.min_wall = std::min(tally_.min_wall, a.wall_ns);
+      tally_.max_wall = std::max(tally_.max_wall, a.wall_ns);
+    }
+    ++tally_.events;
+    if (a.type < tally_.small_types.size()) {
+      ++tally_.small_types[a.type];
+    } else {
+      ++tally_.big_types[a.type];
+    }
+    if (a.type == kTypeLoss) {
+      tally_.loss += a.count;
+      ++tally_.loss_events;
+    } else if (a.type == kTypeFiltered) {
+      tally_.filtered += a.count;
+    }
+    if (!rep_.first_seq) rep_.first_seq = a.seq;
+    rep_.last_seq = a.seq;
+    facts_.push_back(EventFacts{a.type, a.wall_ns, a.size, block_no, static_cast<uint32_t>(j)});
+  }
+  if (seq_problems > 3)
+    problem(file, w, std::nullopt,
+            std::to_string(seq_problems - 3) + " more seq discontinuities in this block");
+  if (boot_problems > 3)
+    problem(file, w, std::nullopt,
+            std::to_string(boot_problems - 3) + " more atoms with another boot_id in this block");
+  if (scan_error) {
+    problem(file, w, scan_error->seq, "invalid atom at content " + scan_error->message());
+    return;
+  }
+  if (atoms_.size() != b.event_count)
+    problem(file, w, std::nullopt,
+            "holds " + std::to_string(atoms_.size()) + " events, the record says " +
+                std::to_string(b.event_count));
+}
+
+// 3. Checkpoints against the recomputed tree.
+void Verifier::check_note(std::string_view text, uint64_t rec_index, const WinRef& w,
+                          const std::string& file, const std::string& label) {
+  if (!keys_loaded_) {
+    problem(file, w, std::nullopt, label + ": cannot be checked: the store's keys are unknown");
+    return;
+  }
+  // A checkpoint carries no time: any trusted key may have signed it (a checkpoint completed
+  // at start after a rotation is signed by the new key).
+  std::vector<NamedPublicKey> known;
+  for (const auto& k : keys_) {
+    if (k.out.trusted) known.push_back(k.named);
+  }
+  if (known.empty()) {
+    problem(file, w, std::nullopt, label + ": no trusted key to check it with");
+    return;
+  }
+  auto v = note::open(text, known);
+  if (!v.ok()) {
+    problem(file, w, std::nullopt, label + ": " + v.error().message);
+    return;
+  }
+  // Count the use for the key that was current for the record, else the first with the name.
+  const int at = recs_[rec_index].decoded ? key_at(recs_[rec_index].sealed_ns) : -1;
+  for (const std::string& name : v->verified_by) {
+    if (at >= 0 && keys_[static_cast<size_t>(at)].entry.name == name) {
+      ++keys_[static_cast<size_t>(at)].out.signatures;
+      break;
+    }
+    for (auto& k : keys_) {
+      if (k.out.trusted && k.entry.name == name) {
+        ++k.out.signatures;
+        break;
+      }
+    }
+    break;
+  }
+}
+
+void Verifier::check_checkpoints() {
+  const uint64_t n = recs_.size();
+  bool missing = false;
+  auto cl = MappedFile::open(abs(kCheckpointLogFile), kMaxLogBytes, &missing);
+  if (!cl.ok()) {
+    if (!(missing && n == 0))
+      problem(kCheckpointLogFile, missing ? "missing: no record of the window log (" +
+                                                std::to_string(n) + ") is covered by a checkpoint"
+                                          : "cannot read: " + cl.error().message);
+    return;
+  }
+  const FrameScan scan = scan_frames(cl->bytes());
+  if (scan.torn) {
+    note(std::string(kCheckpointLogFile) + ": " + *scan.torn +
+         " (the remains of a crash while appending; the sensor cuts it off when it starts)");
+  }
+  bool all_ok = true;
+  std::vector<uint8_t> seen(n, 0);
+  uint64_t misplaced = 0;
+  std::optional<std::pair<uint64_t, uint64_t>> first_misplaced;  // (frame, size)
+  for (uint64_t j = 0; j < scan.frames.size(); ++j) {
+    const std::string_view text = as_chars(scan.frames[j]);
+    const std::string label = "frame " + std::to_string(j);
+    const size_t split = text.rfind("\n\n");
+    if (split == std::string_view::npos) {
+      problem(kCheckpointLogFile, WinRef{}, std::nullopt, label + ": not a signed note");
+      all_ok = false;
+      continue;
+    }
+    auto cp = note::parse_checkpoint_body(text.substr(0, split + 1));
+    if (!cp.ok()) {
+      problem(kCheckpointLogFile, WinRef{}, std::nullopt, label + ": " + cp.error().message);
+      all_ok = false;
+      continue;
+    }
+    const uint64_t size = cp->size;
+    if (size == 0 || size > n) {
+      problem(kCheckpointLogFile, WinRef{}, std::nullopt,
+              label + " is a checkpoint for a log of " + std::to_string(size) +
+                  " records, but log/windows.log holds " + std::to_string(n) +
+                  (size > n ? ": the window log was truncated (or the checkpoint forged)" : ""));
+      if (size > n) checkpoints_beyond_log_ = true;
+      all_ok = false;
+      continue;
+    }
+    const WinRef w{recs_[size - 1].stem, size - 1};
+    if (cp->origin != origin_) {
+      problem(kCheckpointLogFile, w, std::nullopt,
+              label + ": origin \"" + cp->origin + "\", expected \"" + origin_ + "\"");
+      all_ok = false;
+    }
+    if (!cp->extensions.empty()) {
+      problem(kCheckpointLogFile, w, std::nullopt, label + ": has extension lines");
+      all_ok = false;
+    }
+    if (cp->root != log_roots_[size - 1]) {
+      problem(kCheckpointLogFile, w, std::nullopt,
+              label + " (size " + std::to_string(size) +
+                  "): root differs from the recomputed window-log tree (" +
+                  to_hex(log_roots_[size - 1]) + ")");
+      all_ok = false;
+    }
+    if (size != j + 1) {
+      ++misplaced;
+      if (!first_misplaced) first_misplaced = std::make_pair(j, size);
+    }
+    if (seen[size - 1] != 0) {
+      problem(kCheckpointLogFile, w, std::nullopt,
+              label + ": a second checkpoint for size " + std::to_string(size));
+      all_ok = false;
+    }
+    seen[size - 1] = 1;
+    if (!rep_.range_limited || recs_[size - 1].in_range || size == n) {
+      const size_t before = rep_.problems.size() + rep_.problems_omitted;
+      check_note(text, size - 1, w, kCheckpointLogFile, label);
+      if (rep_.problems.size() + rep_.problems_omitted != before) all_ok = false;
+    }
+    ++rep_.checkpoints;
+  }
+  if (first_misplaced) {
+    const uint64_t size = first_misplaced->second;
+    problem(kCheckpointLogFile, WinRef{recs_[size - 1].stem, size - 1}, std::nullopt,
+            "frame " + std::to_string(first_misplaced->first) + " holds the checkpoint for size " +
+                std::to_string(size) + ", expected size " +
+                std::to_string(first_misplaced->first + 1) + " (" + std::to_string(misplaced) +
+                " frame(s) out of place: a checkpoint was removed, inserted or reordered)");
+    all_ok = false;
+  }
+  // Sizes without a checkpoint. Only the last record may lack one (an unsealed tail).
+  for (uint64_t s = 1; s <= n;) {
+    if (seen[s - 1] != 0) {
+      ++s;
+      continue;
+    }
+    uint64_t e = s;
+    while (e < n && seen[e] == 0) ++e;  // sizes s..e have none
+    if (s == n && e == n && misplaced == 0 && scan.frames.size() == n - 1) {
+      rep_.unsealed_tail = true;
+      note("unsealed tail: the last window-log record (log index " + std::to_string(n - 1) + ", " +
+           recs_[n - 1].stem +
+           ") has no checkpoint yet (a crash after appending it; the sensor signs it when it "
+           "starts); it is not sealed evidence");
+    } else {
+      problem(kCheckpointLogFile, WinRef{recs_[s - 1].stem, s - 1}, std::nullopt,
+              "no checkpoint for log size" +
+                  (s == e ? " " + std::to_string(s)
+                          : "s " + std::to_string(s) + ".." + std::to_string(e)) +
+                  " (records " + std::to_string(s - 1) + ".." + std::to_string(e - 1) + ")");
+      all_ok = false;
+    }
+    s = e + 1;
+  }
+  rep_.checkpoints_consistent = all_ok && n > 0;
+
+  // log/checkpoint: the newest checkpoint (or, after a crash, the one before).
+  Bytes cur;
+  auto st = read_into(abs(kCheckpointFile), kMaxRecordBytes, cur, &missing);
+  if (!st.ok()) {
+    if (!scan.frames.empty())
+      problem(kCheckpointFile, missing ? "missing (checkpoints.log has " +
+                                             std::to_string(scan.frames.size()) + " frames)"
+                                       : "cannot read: " + st.error().message);
+    return;
+  }
+  auto same = [&](size_t j) {
+    return std::equal(cur.begin(), cur.end(), scan.frames[j].begin(), scan.frames[j].end());
+  };
+  const size_t f = scan.frames.size();
+  if (f > 0 && same(f - 1)) return;
+  if (f > 1 && same(f - 2)) {
+    note("log/checkpoint is one behind log/checkpoints.log (a crash before it was rewritten)");
+    return;
+  }
+  problem(kCheckpointFile, n > 0 ? WinRef{recs_[n - 1].stem, n - 1} : WinRef{}, std::nullopt,
+          "is not the last checkpoint of log/checkpoints.log");
+}
+
+// 4. Hour roots and chain links.
+void Verifier::check_hours() {
+  struct Hour {
+    int64_t start = 0;
+    uint64_t first = 0;
+    uint64_t count = 0;
+    uint64_t events = 0;
+    bool in_range = false;
+    merkle::TreeBuilder roots;
+  };
+  std::vector<Hour> hours;
+  std::set<int64_t> seen;
+  for (uint64_t i = 0; i < recs_.size(); ++i) {
+    const Rec& r = recs_[i];
+    if (!r.decoded) continue;
+    const int64_t h = hour_start(r.slot_start_ns);
+    if (hours.empty() || hours.back().start != h) {
+      if (!seen.insert(h).second) {
+        problem(kWindowLogFile, WinRef{r.stem, i}, std::nullopt,
+                "the windows of hour " + format_time(h) + " are not contiguous in the window log");
+        continue;
+      }
+      Hour& nh = hours.emplace_back();
+      nh.start = h;
+      nh.first = i;
+    }
+    Hour& cur = hours.back();
+    ++cur.count;
+    cur.events += r.event_count;
+    cur.in_range = cur.in_range || r.in_range;
+    cur.roots.add_leaf(r.micro_root);
+  }
+  if (hours.empty()) return;
+  const int64_t last_hour = hours.back().start;
+  std::optional<std::pair<int64_t, CheckpointRef>> previous;
+  for (Hour& h : hours) {
+    const std::string dir = hour_dir(h.start);
+    const std::string hour_file = dir + "/proofs/hour_root.cbor";
+    const std::string hour_sig = dir + "/proofs/hour_root.sig";
+    const std::string chain_file = dir + "/proofs/chain.cbor";
+    const std::string chain_sig = dir + "/proofs/chain.sig";
+    for (const auto* f : {&hour_file, &hour_sig, &chain_file, &chain_sig}) named_.insert(*f);
+    const uint64_t end = h.first + h.count;  // closing checkpoint size
+    const CheckpointRef closing{end, log_roots_[end - 1]};
+    const WinRef w{recs_[end - 1].stem, end - 1};
+    const auto prev = previous;
+    previous = std::make_pair(h.start, closing);
+    if (rep_.range_limited && !h.in_range) continue;
+
+    const std::string span = "hour " + format_time(h.start) + " (log indexes " +
+                             std::to_string(h.first) + ".." + std::to_string(end - 1) + ")";
+    bool missing = false;
+    Bytes hb;
+    auto st = read_into(abs(hour_file), kMaxRecordBytes, hb, &missing);
+    if (!st.ok()) {
+      if (!missing) {
+        problem(hour_file, w, std::nullopt, "cannot read: " + st.error().message);
+      } else if (h.start != last_hour) {
+        problem(hour_file, w, std::nullopt, "missing: " + span + " is over but has no hour root");
+        std::error_code ec;
+        if (!fs::exists(abs(chain_file), ec))
+          problem(chain_file, w, std::nullopt, "missing: " + span + " has no chain link");
+      }
+      continue;
+    }
+    const size_t before = rep_.problems.size() + rep_.problems_omitted;
+    auto hr = decode_hour(hb);
+    if (!hr.ok()) {
+      problem(hour_file, w, std::nullopt, hr.error().message);
+    } else {
+      const Hash32 root = h.roots.root();
+      if (hr->store_id != store_.store_id || hr->node_id != store_.node_id)
+        problem(hour_file, w, std::nullopt, "store_id or node_id is not the store's");
+      if (hr->hour_start_ns != h.start)
+        problem(hour_file, w, std::nullopt,
+                "hour_start_ns " + format_time(hr->hour_start_ns) + ", expected " +
+                    format_time(h.start));
+      if (hr->first_log_index != h.first || hr->window_count != h.count)
+        problem(hour_file, w, std::nullopt,
+                "lists log indexes " + std::to_string(hr->first_log_index) + " + " +
+                    std::to_string(hr->window_count) + " windows; the log has " +
+                    std::to_string(h.first) + " + " + std::to_string(h.count));
+      if (hr->hour_root != root)
+        problem(hour_file, w, std::nullopt,
+                "hour_root differs from the Merkle root of the hour's micro roots (recomputed " +
+                    to_hex(root) + ")");
+      if (hr->event_count != h.events)
+        problem(hour_file, w, std::nullopt,
+                "event_count " + std::to_string(hr->event_count) + ", the hour's records hold " +
+                    std::to_string(h.events));
+      if (hr->closing != closing)
+        problem(hour_file, w, std::nullopt,
+                "closing checkpoint (size " + std::to_string(hr->closing.tree_size) +
+                    ") is not the window-log tree at size " + std::to_string(end));
+      check_detached(hour_file, hour_sig, hb, hr->closed_ns, w);
+    }
+    // The chain link.
+    Bytes cb;
+    st = read_into(abs(chain_file), kMaxRecordBytes, cb, &missing);
+    if (!st.ok()) {
+      problem(chain_file, w, std::nullopt,
+              missing ? "missing: " + span + " has an hour root but no chain link"
+                      : "cannot read: " + st.error().message);
+      continue;
+    }
+    auto ch = decode_chain(cb);
+    if (!ch.ok()) {
+      problem(chain_file, w, std::nullopt, ch.error().message);
+      continue;
+    }
+    if (ch->store_id != store_.store_id || ch->node_id != store_.node_id)
+      problem(chain_file, w, std::nullopt, "store_id or node_id is not the store's");
+    if (ch->hour_start_ns != h.start)
+      problem(chain_file, w, std::nullopt, "hour_start_ns is not the hour of its directory");
+    if (ch->previous != prev) {
+      problem(chain_file, w, std::nullopt,
+              prev ? "previous is not the checkpoint that closed hour " + format_time(prev->first) +
+                         " (size " + std::to_string(prev->second.tree_size) + ")"
+                   : "previous must be null for the store's first hour");
+    }
+    if (ch->closing != closing)
+      problem(chain_file, w, std::nullopt,
+              "closing is not the window-log tree at size " + std::to_string(end));
+    if (ch->hour_root_b3 != blake3(hb))
+      problem(chain_file, w, std::nullopt, "hour_root_b3 is not the BLAKE3 of hour_root.cbor");
+    check_detached(chain_file, chain_sig, cb, ch->closed_ns, w);
+    if (rep_.problems.size() + rep_.problems_omitted == before) ++rep_.hours_closed;
+  }
+}
+
+// 6. Files in windows/ that no record names.
+void Verifier::walk_windows() {
+  const fs::path root = out_ / "windows";
+  std::error_code ec;
+  if (!fs::exists(root, ec)) return;
+  // The last record's window: files of one later window are an unsealed tail.
+  std::optional<std::pair<int64_t, uint64_t>> last;
+  for (auto it = recs_.rbegin(); it != recs_.rend(); ++it) {
+    if (it->decoded) {
+      last = std::make_pair(it->slot_start_ns, it->part);
+      break;
+    }
+  }
+  std::vector<std::pair<std::string, WindowsPath>> tail;
+  std::set<std::string> tail_stems;
+  const std::string prefix = out_.string() + "/";
+  std::vector<std::string> found;
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != end(it);
+       it.increment(ec)) {
+    if (it->is_directory(ec)) continue;
+    std::string p = it->path().string();
+    if (p.starts_with(prefix)) p = p.substr(prefix.size());
+    if (named_.count(p) != 0) continue;
+    found.push_back(std::move(p));
+  }
+  if (ec) problem("windows", "cannot list: " + ec.message());
+  std::sort(found.begin(), found.end());
+  for (const std::string& rel : found) {
+    const std::string name = fs::path(rel).filename().string();
+    if (name.starts_with(".") && name.find(".tmp.") != std::string::npos) {
+      note(rel + ": the leftover temporary file of an interrupted atomic write (harmless)");
+      continue;
+    }
+    const auto wp = parse_windows_path(rel);
+    if (wp && wp->slot && (wp->kind == "blocks" || wp->kind == "micro")) {
+      const std::pair<int64_t, uint64_t> key{
+          wp->hour_ns + static_cast<int64_t>(*wp->slot * store_.window_ns), wp->part};
+      if (!last || key > *last) {
+        tail.emplace_back(rel, *wp);
+        tail_stems.insert(wp->stem);
+        continue;
+      }
+    }
+    problem(rel, WinRef{wp ? wp->stem : "", std::nullopt}, std::nullopt,
+            wp && wp->kind == "proofs"
+                ? "a proof file of an hour that has no window in the window log"
+                : "not named by any window-log record");
+  }
+  if (tail.empty()) return;
+  if (checkpoints_beyond_log_ || tail_stems.size() > 1) {
+    for (const auto& [rel, wp] : tail) {
+      problem(rel, WinRef{wp.stem, std::nullopt}, std::nullopt,
+              "follows the last window-log record but no record names it" +
+                  std::string(checkpoints_beyond_log_
+                                  ? ", and checkpoints cover more records than the log holds: "
+                                    "the window log was truncated"
+                                  : " (files of " + std::to_string(tail_stems.size()) +
+                                        " windows; a crash leaves at most one)"));
+    }
+    return;
+  }
+  for (const auto& [rel, wp] : tail) {
+    note("unsealed tail: " + rel + " (window " + wp.stem +
+         ") follows the last window-log record: a window whose sealing did not finish");
+  }
+}
+
+void Verifier::list_unsealed() {
+  const fs::path root = out_ / "unsealed";
+  std::error_code ec;
+  if (!fs::exists(root, ec)) return;
+  uint64_t count = 0;
+  const std::string prefix = out_.string() + "/";
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != end(it);
+       it.increment(ec)) {
+    if (it->is_directory(ec)) continue;
+    if (++count <= 20) {
+      std::string p = it->path().string();
+      if (p.starts_with(prefix)) p = p.substr(prefix.size());
+      note(p + ": the remains of a crash, moved aside by the sealer (not evidence)");
+    }
+  }
+  if (count > 20)
+    note(std::to_string(count - 20) + " more files under unsealed/ (remains of crashes)");
+}
+
+}  // namespace
+
+std::string VerifyProblem::to_string() const {
+  std::string s = file.empty() ? std::string("store") : file;
+  if (!window.empty() || log_index) {
+    s += ": window ";
+    s += window.empty() ? std::string("?") : window;
+    if (log_index) s += " (log index " + std::to_string(*log_index) + ")";
+  }
+  if (seq) s += ": seq " + std::to_string(*seq);
+  s += ": " + message;
+  return s;
+}
+
+Result<VerifyReport> verify_store(const fs::path& out_dir, const VerifyOptions& options) {
+  const auto t0 = Clock::now();
+  std::error_code ec;
+  if (!fs::is_directory(out_dir, ec))
+    return make_error("no store at " + out_dir.string() + " (not a directory)");
+  if (!fs::exists(out_dir / kStoreFile, ec))
+    return make_error("no sealed store at " + out_dir.string() + ": " + kStoreFile +
+                      " does not exist");
+  if (access((out_dir / kStoreFile).c_str(), R_OK) != 0)
+    return make_error("cannot read " + (out_dir / kStoreFile).string() + ": " +
+                      std::strerror(errno));
+  if (options.from_ns && options.to_ns && *options.from_ns >= *options.to_ns)
+    return make_error("the time range is empty (from must be before to)");
+
+  // The pinned key, as a fingerprint.
+  std::optional<std::string> pinned_fp;
+  if (!options.pinned_key.empty()) {
+    std::string spec = options.pinned_key;
+    while (!spec.empty() && (spec.back() == '\n' || spec.back() == ' ')) spec.pop_back();
+    if (is_hex64(spec)) {
+      pinned_fp = lower(spec);
+    } else if (auto k = parse_public_key(spec + "\n"); k.ok()) {
+      pinned_fp = key_fingerprint(k->key);
+    } else if (auto k2 = parse_public_key(spec); k2.ok()) {
+      pinned_fp = key_fingerprint(k2->key);
+    } else if (fs::exists(spec, ec)) {
+      auto f = load_public_key_file(spec);
+      if (!f.ok()) return make_error("--key " + spec + ": " + f.error().message);
+      pinned_fp = key_fingerprint(f->key);
+    } else {
+      return make_error("--key \"" + spec +
+                        "\" is not a key fingerprint (64 hex digits), a verifier key "
+                        "(name+keyid+base64) or a public key file");
+    }
+  }
+
+  VerifyReport report;
+  report.out_dir = out_dir;
+  report.pinned_fingerprint = pinned_fp.value_or("");
+  {
+    Verifier v(out_dir, options, report);
+    RITMA_TRY(v.run(pinned_fp));
+  }
+  report.elapsed_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  report.events_per_second =
+      report.elapsed_seconds > 0 ? static_cast<double>(report.events) / report.elapsed_seconds : 0;
+  return report;
+}
+
+}  // namespace ritma::seal
