@@ -834,6 +834,28 @@ Result<std::optional<RunRecord>> HotIndex::last_run() {
   return std::optional<RunRecord>(std::move(r));
 }
 
+Result<std::vector<HotIndex::RunSeqRange>> HotIndex::run_seq_ranges() {
+  // The (run_id, seq) index makes this one pass over its entries.
+  RITMA_ASSIGN_OR_RETURN(
+      StmtPtr st, impl_->prepare("SELECT e.run_id, min(e.seq), max(e.seq), count(*), "
+                                 "r.ended_wall_ns IS NOT NULL FROM events e JOIN runs r "
+                                 "ON r.run_id = e.run_id GROUP BY e.run_id ORDER BY e.run_id"));
+  std::vector<RunSeqRange> out;
+  for (;;) {
+    const int rc = sqlite3_step(st.get());
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return impl_->error(rc, "reading runs' sequence ranges");
+    RunSeqRange r;
+    r.run_id = column_i64(st.get(), 0);
+    r.min_seq = column_u64(st.get(), 1);
+    r.max_seq = column_u64(st.get(), 2);
+    r.events = column_u64(st.get(), 3);
+    r.ended = column_i64(st.get(), 4) != 0;
+    out.push_back(r);
+  }
+  return out;
+}
+
 Status HotIndex::append(std::span<const capture::Event> events) {
   if (!writable_) return make_error("hot index " + path_.string() + " is open read-only");
   if (!impl_->current_run) {

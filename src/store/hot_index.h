@@ -114,6 +114,15 @@ class HotIndex {
   Status end_run(int64_t run_id, int64_t ended_wall_ns, std::string_view reason);
   // The run with the highest id, if any.
   Result<std::optional<RunRecord>> last_run();
+  // Per run that has events: (run_id, smallest seq, largest seq, event count), by run id.
+  struct RunSeqRange {
+    int64_t run_id = 0;
+    uint64_t min_seq = 0;
+    uint64_t max_seq = 0;
+    uint64_t events = 0;
+    bool ended = false;  // the run record says it stopped (cleanly)
+  };
+  Result<std::vector<RunSeqRange>> run_seq_ranges();
 
   // Appends `events` to the current run (begin_run first) in one transaction: all or none.
   // Fails if a (run, seq) pair is already present.
