@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -211,9 +212,14 @@ class Scanner {
     for (uint64_t k = 0; k < argc; ++k) {
       if (!kernel_string()) return false;
     }
-    for (field_ = 29; field_ <= 32; ++field_) {
-      if (!uint_field(kU64, ignored)) return false;
-    }
+    field_ = 29;
+    if (!uint_field(kU64, out.arg0)) return false;
+    field_ = 30;
+    if (!uint_field(kU64, out.arg1)) return false;
+    field_ = 31;
+    if (!uint_field(kU64, ignored)) return false;
+    field_ = 32;
+    if (!uint_field(kU64, out.arg3)) return false;
     // 33: [family, ip, port, unix_path].
     field_ = 33;
     if (!address()) return false;
@@ -645,6 +651,7 @@ struct ShaStream {
   uint64_t total = 0;
 
   RITMA_SHA_TARGET void feed(const uint8_t* p, size_t n) {
+    if (n == 0) return;
     total += n;
     if (fill != 0) {
       const size_t take = std::min(n, 64 - fill);
@@ -707,8 +714,13 @@ RITMA_SHA_TARGET Hash32 sha_node(const Hash32& left, const Hash32& right) {
 }
 
 bool cpu_has_sha_extensions() {
-  return __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") &&
-         __builtin_cpu_supports("ssse3");
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (__get_cpuid(1, &a, &b, &c, &d) == 0) return false;
+  const bool ssse3 = (c & (1u << 9)) != 0;
+  const bool sse41 = (c & (1u << 19)) != 0;
+  if (__get_cpuid_count(7, 0, &a, &b, &c, &d) == 0) return false;
+  const bool sha = (b & (1u << 29)) != 0;  // CPUID.(EAX=7,ECX=0):EBX[29]
+  return ssse3 && sse41 && sha;
 }
 #endif
 

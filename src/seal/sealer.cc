@@ -155,7 +155,9 @@ Status Sealer::Impl::close_hour(const HourState& h, int64_t closed_ns) {
   RITMA_TRY(make_directories(abs(dir), 0755));
   const fs::path hour_file = abs(dir + "/hour_root.cbor");
   Bytes hour_bytes;
-  if (fs::exists(hour_file)) {
+  // A record counts as written once its signature is (the signature is written second): a
+  // record without one is the remains of an interrupted write and is written again.
+  if (fs::exists(hour_file) && fs::exists(abs(dir + "/hour_root.sig"))) {
     // Written before a crash; never rewritten. Chain it as it is.
     RITMA_ASSIGN_OR_RETURN(hour_bytes, read_file(hour_file, kMaxRecordBytes));
   } else {
@@ -175,7 +177,7 @@ Status Sealer::Impl::close_hour(const HourState& h, int64_t closed_ns) {
     RITMA_TRY(write_signed(hour_file, abs(dir + "/hour_root.sig"), hour_bytes, key, nullptr));
   }
   const fs::path chain_file = abs(dir + "/chain.cbor");
-  if (!fs::exists(chain_file)) {
+  if (!fs::exists(chain_file) || !fs::exists(abs(dir + "/chain.sig"))) {
     ChainRecord c;
     c.store_id = store.store_id;
     c.node_id = store.node_id;
@@ -372,6 +374,16 @@ Result<StoreRecord> open_or_create_store(const fs::path& out, const SealerOption
                                          const NamedSigningKey& key, int64_t now_ns,
                                          bool* created) {
   const fs::path file = out / kStoreFile;
+  if (fs::exists(file) && !fs::exists(out / kStoreSigFile)) {
+    // Interrupted between the record and its signature: finish it (same record).
+    RITMA_ASSIGN_OR_RETURN(Bytes b, read_file(file, kMaxRecordBytes));
+    RITMA_ASSIGN_OR_RETURN(StoreRecord r, decode_store(b));
+    if (r.node_id != opts.node_id)
+      return make_error("the store at " + out.string() + " belongs to node \"" + r.node_id +
+                        "\", not \"" + opts.node_id + "\"");
+    RITMA_TRY(
+        atomic_write_file(out / kStoreSigFile, encode(make_signature(key.name, key.key, b)), 0644));
+  }
   if (fs::exists(file)) {
     RITMA_ASSIGN_OR_RETURN(Bytes b, read_file(file, kMaxRecordBytes));
     RITMA_ASSIGN_OR_RETURN(StoreRecord r, decode_store(b));

@@ -41,6 +41,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr uint64_t kTypeLoss = 100;
 constexpr uint64_t kTypeFiltered = 101;
+constexpr uint64_t kTypeGap = 201;
+constexpr uint64_t kGapUnclean = 2;  // gap arg0: the previous run ended uncleanly
 constexpr size_t kMaxSigBytes = 4096;
 constexpr size_t kMaxBlockFileBytes = 64u << 20;  // zstd of at most 4 MiB stays far below
 constexpr size_t kMaxLogBytes = size_t{1} << 40;
@@ -272,6 +274,27 @@ class Verifier {
     problem(std::move(file), WinRef{}, std::nullopt, std::move(msg));
   }
   void note(std::string msg) { rep_.notes.push_back(std::move(msg)); }
+  UnsealedItem* unsealed(std::string kind, std::string file, std::string window, std::string msg,
+                         std::optional<uint64_t> first_seq = std::nullopt,
+                         std::optional<uint64_t> last_seq = std::nullopt) {
+    if (rep_.unsealed.size() >= opts_.max_problems) return nullptr;
+    UnsealedItem& u = rep_.unsealed.emplace_back();
+    u.kind = std::move(kind);
+    u.file = std::move(file);
+    u.window = std::move(window);
+    u.first_seq = first_seq;
+    u.last_seq = last_seq;
+    u.message = std::move(msg);
+    return &u;
+  }
+  // A valid signature by a key of the store that the pinned key does not vouch for: the first
+  // few are listed, the rest counted in one problem at the end.
+  void untrusted(const std::string& file, const WinRef& w, const std::string& what) {
+    if (++untrusted_count_ <= kUntrustedListed)
+      problem(file, w, std::nullopt, what + ", which the pinned key does not vouch for");
+  }
+  static constexpr uint64_t kUntrustedListed = 5;
+  uint64_t untrusted_count_ = 0;
   void add_derived_problem(const std::string& msg);
 
   fs::path abs(const std::string& rel) const { return out_ / rel; }
@@ -279,8 +302,10 @@ class Verifier {
   // ---- steps
   bool load_store();
   void load_keys(const std::optional<std::string>& pinned_fp);
-  void check_detached(const std::string& file, const std::string& sig_file, ByteSpan signed_bytes,
-                      int64_t time_ns, const WinRef& w);
+  // Returns false when the signature file is missing and `missing_is_unsealed` (an hour being
+  // closed when the sensor stopped); every other failure is a problem.
+  bool check_detached(const std::string& file, const std::string& sig_file, ByteSpan signed_bytes,
+                      int64_t time_ns, const WinRef& w, bool missing_is_unsealed = false);
   void read_window_log();
   void check_record(uint64_t i, ByteSpan frame);
   void verify_window(uint64_t i, const MicroRecord& m, ByteSpan frame, Rec& rec);
@@ -320,15 +345,37 @@ class Verifier {
   bool keys_loaded_ = false;
   std::string origin_;
 
+  // Snapshots taken in the order the sealer writes in reverse (log/checkpoint, then
+  // checkpoints.log, then windows.log), so a store being written while this runs is seen in a
+  // consistent state: every checkpoint seen has its record.
+  Bytes checkpoint_file_;
+  Status checkpoint_file_status_;
+  bool checkpoint_file_missing_ = false;
+  std::optional<MappedFile> checkpoint_log_;
+  Status checkpoint_log_status_;
+  bool checkpoint_log_missing_ = false;
+  uint64_t log_snapshot_bytes_ = 0;  // of windows.log when it was read
+  void snapshot_checkpoints();
+  void name_records_sealed_since();
+
   std::vector<Rec> recs_;
   std::optional<RunIdentity> prev_run_;  // run of the previous record
+  struct RunStart {
+    bool pending = false;  // the run's first atom is still to come
+    uint64_t run_id = 0;
+    uint64_t prev_end = 0;  // one past the last seq of the record before the run
+    bool same_boot = false;
+  } run_start_;
+  void check_run_start(const ScannedAtom& a, const std::string& file, const WinRef& w);
   bool checkpoints_beyond_log_ = false;  // a checkpoint covers records the log lacks
+  uint64_t sealed_since_ = 0;            // records appended to the log while this ran
   std::vector<Hash32> log_roots_;        // root of the window-log tree at size i + 1
   std::unordered_set<std::string> named_;
   std::unique_ptr<DerivedChecker> derived_;
 
   // Reused buffers.
-  Bytes file_buf_;
+  Bytes file_buf_;   // micro records (and the store record)
+  Bytes block_buf_;  // blocks (kept apart so its capacity is not re-zeroed for every block)
   Bytes raw_buf_;
   std::vector<ScannedAtom> atoms_;
   std::vector<EventFacts> facts_;
@@ -352,14 +399,24 @@ Status Verifier::run(const std::optional<std::string>& pinned_fp) {
   load_keys(pinned_fp);
   if (opts_.check_derived)
     derived_ = std::make_unique<DerivedChecker>(out_, store_.store_id, store_.node_id);
+  snapshot_checkpoints();
   read_window_log();
   check_checkpoints();
   check_hours();
+  name_records_sealed_since();
   if (derived_) {
-    for (std::string& msg : derived_->finish(!rep_.range_limited)) add_derived_problem(msg);
+    // A store sealed into while this ran has derived files that already count later windows:
+    // compare them as for a range.
+    const bool live = sealed_since_ > 0;
+    for (std::string& msg : derived_->finish(!rep_.range_limited && !live))
+      add_derived_problem(msg);
   }
   walk_windows();
   list_unsealed();
+  if (untrusted_count_ > kUntrustedListed)
+    problem("", WinRef{}, std::nullopt,
+            std::to_string(untrusted_count_ - kUntrustedListed) +
+                " more signatures by keys the pinned key does not vouch for");
   for (const auto& k : keys_) rep_.keys.push_back(k.out);
   maybe_progress(true);
   return {};
@@ -549,55 +606,61 @@ void Verifier::load_keys(const std::optional<std::string>& pinned_fp) {
   check_detached(kStoreFile, kStoreSigFile, store_bytes, store_.created_ns, WinRef{});
 }
 
-void Verifier::check_detached(const std::string& file, const std::string& sig_file,
-                              ByteSpan signed_bytes, int64_t time_ns, const WinRef& w) {
+bool Verifier::check_detached(const std::string& file, const std::string& sig_file,
+                              ByteSpan signed_bytes, int64_t time_ns, const WinRef& w,
+                              bool missing_is_unsealed) {
   Bytes b;
   bool missing = false;
   auto st = read_into(abs(sig_file), kMaxSigBytes, b, &missing);
+  if (missing && missing_is_unsealed) {
+    unsealed("file", file, w.stem,
+             "written without its signature " + sig_file +
+                 ": the hour was being closed when the sensor stopped");
+    return false;
+  }
   if (!st.ok()) {
     problem(sig_file, w, std::nullopt,
             missing ? "missing signature of " + file : "cannot read: " + st.error().message);
-    return;
+    return true;
   }
   auto sig = decode_signature(b);
   if (!sig.ok()) {
     problem(sig_file, w, std::nullopt, sig.error().message);
-    return;
+    return true;
   }
   if (!keys_loaded_) {
     problem(sig_file, w, std::nullopt, "cannot be checked: the store's keys are unknown");
-    return;
+    return true;
   }
   const int idx = find_key(sig->public_key);
   if (idx < 0) {
     problem(sig_file, w, std::nullopt,
             "signed by a key that is not one of the store's keys (" + sig->key_name + ", " +
                 key_fingerprint(sig->public_key) + ")");
-    return;
+    return true;
   }
   KeyState& k = keys_[static_cast<size_t>(idx)];
   if (sig->key_name != k.entry.name) {
     problem(sig_file, w, std::nullopt,
             "names the key \"" + sig->key_name + "\" but its public key is " + k.entry.name);
-    return;
+    return true;
   }
-  if (!k.out.trusted) {
-    problem(sig_file, w, std::nullopt,
-            "signed by " + k.out.name + " (" + k.out.fingerprint +
-                "), which the pinned key does not vouch for");
-    return;
+  if (!check_signature(*sig, signed_bytes)) {
+    problem(sig_file, w, std::nullopt, "the signature does not verify over " + file);
+    return true;
   }
   if (!valid_at(k.entry, time_ns)) {
     problem(sig_file, w, std::nullopt,
             "signed by " + k.out.name + " (" + k.out.fingerprint + "), which was not the key at " +
                 format_time(time_ns));
-    return;
+    return true;
   }
-  if (!check_signature(*sig, signed_bytes)) {
-    problem(sig_file, w, std::nullopt, "the signature does not verify over " + file);
-    return;
+  if (!k.out.trusted) {
+    untrusted(sig_file, w, "signed by " + k.out.name + " (" + k.out.fingerprint + ")");
+    return true;
   }
   ++k.out.signatures;
+  return true;
 }
 
 // 2. The window log, record by record.
@@ -613,9 +676,12 @@ void Verifier::read_window_log() {
     return;
   }
   const FrameScan scan = scan_frames(log->bytes(), static_cast<uint32_t>(kMaxRecordBytes));
+  log_snapshot_bytes_ = scan.valid_end;
   if (scan.torn) {
-    note(std::string(kWindowLogFile) + ": " + *scan.torn +
-         " (the remains of a crash while appending; the sensor cuts it off when it starts)");
+    unsealed(
+        "torn", kWindowLogFile, "",
+        *scan.torn +
+            " (the remains of a crash while appending; the sensor cuts it off when it starts)");
   }
   recs_.reserve(scan.frames.size());
   log_roots_.reserve(scan.frames.size());
@@ -692,7 +758,22 @@ void Verifier::check_record(uint64_t i, ByteSpan frame) {
                   std::to_string(p.first_seq + p.event_count) + ") of the previous run " +
                   std::to_string(prev_run_->run_id) + " of the same boot");
   }
+  // Where a run starts, its first event must be a gap event that says what was sealed before
+  // it (checked on the first atom, which may be in a later window if this one is empty).
+  const bool same_run = i > 0 && prev_run_ && prev_run_->run_id == m.run.run_id &&
+                        prev_run_->boot_id == m.run.boot_id;
+  if (i > 0 && !recs_[i - 1].decoded) {
+    run_start_.pending = false;  // what came before is unknown
+  } else if (!same_run) {
+    run_start_.pending = true;
+    run_start_.run_id = m.run.run_id;
+    run_start_.prev_end = i == 0 ? 0 : recs_[i - 1].first_seq + recs_[i - 1].event_count;
+    run_start_.same_boot = i > 0 && prev_run_ && prev_run_->boot_id == m.run.boot_id;
+  }
   prev_run_ = m.run;
+  rep_.last_run_id = m.run.run_id;
+  rep_.last_boot_id = to_hex(m.run.boot_id);
+  rep_.sealed_end_seq = m.end_seq();
 
   // In range?
   bool in = true;
@@ -705,7 +786,11 @@ void Verifier::check_record(uint64_t i, ByteSpan frame) {
     in = slot_overlaps || events_overlap;
   }
   rec.in_range = in;
-  if (in) verify_window(i, m, frame, rec);
+  if (in) {
+    verify_window(i, m, frame, rec);
+  } else if (m.event_count != 0) {
+    run_start_.pending = false;  // its first event is not looked at
+  }
 }
 
 void Verifier::verify_window(uint64_t i, const MicroRecord& m, ByteSpan frame, Rec& rec) {
@@ -733,7 +818,6 @@ void Verifier::verify_window(uint64_t i, const MicroRecord& m, ByteSpan frame, R
     block_events += m.blocks[k].event_count;
     verify_block(m, w, k, expect_seq, tree);
   }
-  const std::string log_file = kWindowLogFile;
   auto mismatch = [&](const std::string& what, const std::string& computed,
                       const std::string& recorded) {
     problem(micro, w, std::nullopt,
@@ -816,35 +900,39 @@ void Verifier::verify_block(const MicroRecord& m, const WinRef& w, size_t k, uin
             "lists " + std::to_string(b.raw_bytes) + " raw bytes, more than a block holds");
 
   bool missing = false;
-  auto st = read_into(abs(file), kMaxBlockFileBytes, file_buf_, &missing);
+  auto st = read_into(abs(file), kMaxBlockFileBytes, block_buf_, &missing);
   if (!st.ok()) {
     problem(file, w, std::nullopt,
             (missing ? "missing block (" + seqs + ")" : "cannot read: " + st.error().message));
     return;
   }
   ++rep_.blocks;
-  rep_.zstd_bytes += file_buf_.size();
-  if (file_buf_.size() != b.zstd_bytes)
+  rep_.zstd_bytes += block_buf_.size();
+  if (block_buf_.size() != b.zstd_bytes)
     problem(file, w, std::nullopt,
-            "is " + std::to_string(file_buf_.size()) + " bytes, the record says " +
+            "is " + std::to_string(block_buf_.size()) + " bytes, the record says " +
                 std::to_string(b.zstd_bytes));
-  if (blake3(file_buf_) != b.b3)
+  if (blake3(block_buf_) != b.b3)
     problem(file, w, std::nullopt, "BLAKE3 differs from the micro record's (" + seqs + ")");
 
   // One zstd frame with its content size declared (§10.3), decompressed within bounds.
-  const size_t csize = ZSTD_findFrameCompressedSize(file_buf_.data(), file_buf_.size());
+  const size_t csize = ZSTD_findFrameCompressedSize(block_buf_.data(), block_buf_.size());
   if (ZSTD_isError(csize)) {
     problem(file, w, std::nullopt,
             std::string("not a zstd frame: ") + ZSTD_getErrorName(csize) + " (" + seqs + ")");
     return;
   }
-  if (csize != file_buf_.size()) {
+  if (csize != block_buf_.size()) {
     problem(file, w, std::nullopt,
-            "holds " + std::to_string(file_buf_.size() - csize) +
+            "holds " + std::to_string(block_buf_.size() - csize) +
                 " byte(s) after its zstd frame (a block is exactly one frame)");
     return;
   }
-  const unsigned long long declared = ZSTD_getFrameContentSize(file_buf_.data(), csize);
+  if (ZSTD_getDictID_fromFrame(block_buf_.data(), csize) != 0) {
+    problem(file, w, std::nullopt, "the zstd frame needs a dictionary (blocks use none)");
+    return;
+  }
+  const unsigned long long declared = ZSTD_getFrameContentSize(block_buf_.data(), csize);
   if (declared == ZSTD_CONTENTSIZE_UNKNOWN || declared == ZSTD_CONTENTSIZE_ERROR) {
     problem(file, w, std::nullopt, "the zstd frame does not declare its content size");
     return;
@@ -869,7 +957,7 @@ void Verifier::verify_block(const MicroRecord& m, const WinRef& w, size_t k, uin
   }
   if (raw_buf_.size() < kBlockMaxRawBytes) raw_buf_.resize(kBlockMaxRawBytes);
   ZSTD_DCtx_reset(dctx_, ZSTD_reset_session_only);
-  ZSTD_inBuffer in{file_buf_.data(), csize, 0};
+  ZSTD_inBuffer in{block_buf_.data(), csize, 0};
   ZSTD_outBuffer out{raw_buf_.data(), static_cast<size_t>(declared), 0};
   const size_t zr = ZSTD_decompressStream(dctx_, &out, &in);
   if (ZSTD_isError(zr) || zr != 0 || out.pos != declared) {
@@ -887,6 +975,10 @@ void Verifier::verify_block(const MicroRecord& m, const WinRef& w, size_t k, uin
   const uint32_t block_no = static_cast<uint32_t>(k);
   for (size_t j = 0; j < atoms_.size(); ++j) {
     const ScannedAtom& a = atoms_[j];
+    if (run_start_.pending) [[unlikely]] {
+      check_run_start(a, file, w);
+      run_start_.pending = false;
+    }
     if (a.seq != expect_seq) [[unlikely]] {
       if (++seq_problems <= 3)
         problem(file, w, a.seq,
@@ -939,6 +1031,45 @@ void Verifier::verify_block(const MicroRecord& m, const WinRef& w, size_t k, uin
                 std::to_string(b.event_count));
 }
 
+// The first event of a run (§10.5): a gap event whose arg3 is one past the last seq sealed
+// before it, which is where the window log's previous record ends. Events between that and the
+// gap event (same boot) were recorded but never sealed: a crash; say which.
+void Verifier::check_run_start(const ScannedAtom& a, const std::string& file, const WinRef& w) {
+  const std::string run = "run " + std::to_string(run_start_.run_id);
+  if (a.type != kTypeGap) {
+    problem(file, w, a.seq,
+            "the first event of " + run + " is of type " + std::to_string(a.type) +
+                ", not a gap event (201): a run starts by saying how the previous one ended");
+    return;
+  }
+  if (a.arg3 != run_start_.prev_end) {
+    problem(file, w, a.seq,
+            "the gap event that starts " + run + " says seq " + std::to_string(a.arg3) +
+                " is one past the last sealed event, but the window log before it ends at " +
+                std::to_string(run_start_.prev_end));
+    return;
+  }
+  const std::string prev = "run " + std::to_string(a.arg1);  // the gap names the previous run
+  if (run_start_.same_boot && a.seq > a.arg3) {
+    UnsealedItem* u = unsealed(
+        "events", "", w.stem,
+        "events seq " + std::to_string(a.arg3) + ".." + std::to_string(a.seq - 1) + " of " + prev +
+            " were recorded but never sealed: it ended before sealing them (the gap "
+            "event at seq " +
+            std::to_string(a.seq) + " of " + run + " says so)",
+        a.arg3, a.seq - 1);
+    if (u != nullptr) u->run_id = a.arg1;
+  } else if (!run_start_.same_boot && a.arg0 == kGapUnclean) {
+    UnsealedItem* u =
+        unsealed("events", "", w.stem,
+                 prev + " (an earlier boot) ended uncleanly: what it recorded from seq " +
+                     std::to_string(a.arg3) + " on may not be sealed (the gap event at seq " +
+                     std::to_string(a.seq) + " of " + run + " says so)",
+                 a.arg3, std::nullopt);
+    if (u != nullptr) u->run_id = a.arg1;
+  }
+}
+
 // 3. Checkpoints against the recomputed tree.
 void Verifier::check_note(std::string_view text, uint64_t rec_index, const WinRef& w,
                           const std::string& file, const std::string& label) {
@@ -946,53 +1077,89 @@ void Verifier::check_note(std::string_view text, uint64_t rec_index, const WinRe
     problem(file, w, std::nullopt, label + ": cannot be checked: the store's keys are unknown");
     return;
   }
-  // A checkpoint carries no time: any trusted key may have signed it (a checkpoint completed
-  // at start after a rotation is signed by the new key).
-  std::vector<NamedPublicKey> known;
-  for (const auto& k : keys_) {
-    if (k.out.trusted) known.push_back(k.named);
-  }
-  if (known.empty()) {
-    problem(file, w, std::nullopt, label + ": no trusted key to check it with");
-    return;
-  }
-  auto v = note::open(text, known);
-  if (!v.ok()) {
-    problem(file, w, std::nullopt, label + ": " + v.error().message);
-    return;
-  }
-  // Count the use for the key that was current for the record, else the first with the name.
+  auto signed_by = [&](const KeyState& k) { return note::open(text, {k.named}).ok(); };
+  // The usual case: the key that was current when the record was sealed.
   const int at = recs_[rec_index].decoded ? key_at(recs_[rec_index].sealed_ns) : -1;
-  for (const std::string& name : v->verified_by) {
-    if (at >= 0 && keys_[static_cast<size_t>(at)].entry.name == name) {
-      ++keys_[static_cast<size_t>(at)].out.signatures;
-      break;
+  if (at >= 0 && keys_[static_cast<size_t>(at)].out.trusted &&
+      signed_by(keys_[static_cast<size_t>(at)])) {
+    ++keys_[static_cast<size_t>(at)].out.signatures;
+    return;
+  }
+  // A checkpoint carries no time: another trusted key may have signed it (one completed at
+  // start after a rotation is signed by the new key).
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    if (static_cast<int>(i) != at && keys_[i].out.trusted && signed_by(keys_[i])) {
+      ++keys_[i].out.signatures;
+      return;
     }
-    for (auto& k : keys_) {
-      if (k.out.trusted && k.entry.name == name) {
-        ++k.out.signatures;
-        break;
-      }
+  }
+  // A key of the store that is not trusted: a question of trust, not a forgery.
+  for (auto& k : keys_) {
+    if (!k.out.trusted && signed_by(k)) {
+      untrusted(file, w, label + ": signed by " + k.out.name + " (" + k.out.fingerprint + ")");
+      return;
     }
-    break;
+  }
+  std::vector<NamedPublicKey> all;
+  for (const auto& k : keys_) all.push_back(k.named);
+  auto v = note::open(text, all);
+  problem(file, w, std::nullopt,
+          label + ": " + (v.ok() ? "no signature by a key of the store" : v.error().message));
+}
+
+void Verifier::snapshot_checkpoints() {
+  checkpoint_file_status_ =
+      read_into(abs(kCheckpointFile), kMaxRecordBytes, checkpoint_file_, &checkpoint_file_missing_);
+  auto cl = MappedFile::open(abs(kCheckpointLogFile), kMaxLogBytes, &checkpoint_log_missing_);
+  if (cl.ok()) {
+    checkpoint_log_.emplace(std::move(cl).value());
+  } else {
+    checkpoint_log_status_ = cl.error();
+  }
+}
+
+// Records appended to windows.log after it was read (the sensor is sealing): their files are
+// named (not leftovers), but they are not part of this verification.
+void Verifier::name_records_sealed_since() {
+  bool missing = false;
+  auto log = MappedFile::open(abs(kWindowLogFile), kMaxLogBytes, &missing);
+  if (!log.ok() || log->bytes().size() <= log_snapshot_bytes_) return;
+  const FrameScan scan = scan_frames(log->bytes().subspan(log_snapshot_bytes_),
+                                     static_cast<uint32_t>(kMaxRecordBytes));
+  for (ByteSpan f : scan.frames) {
+    auto m = decode_micro(f);
+    if (!m.ok()) continue;
+    ++sealed_since_;
+    named_.insert(micro_path(*m));
+    named_.insert(micro_sig_path(*m));
+    for (const auto& b : m->blocks) named_.insert(block_dir(*m) + "/" + b.file);
+    const std::string proofs = hour_dir(m->slot_start_ns) + "/proofs/";
+    for (const char* f2 : {"hour_root.cbor", "hour_root.sig", "chain.cbor", "chain.sig"})
+      named_.insert(proofs + f2);
+  }
+  if (sealed_since_ != 0) {
+    note(std::to_string(sealed_since_) +
+         " window(s) were sealed while this verification ran; they are not part of it");
   }
 }
 
 void Verifier::check_checkpoints() {
   const uint64_t n = recs_.size();
-  bool missing = false;
-  auto cl = MappedFile::open(abs(kCheckpointLogFile), kMaxLogBytes, &missing);
-  if (!cl.ok()) {
+  bool missing = checkpoint_log_missing_;
+  if (!checkpoint_log_) {
     if (!(missing && n == 0))
-      problem(kCheckpointLogFile, missing ? "missing: no record of the window log (" +
-                                                std::to_string(n) + ") is covered by a checkpoint"
-                                          : "cannot read: " + cl.error().message);
+      problem(kCheckpointLogFile, missing
+                                      ? "missing: no record of the window log (" +
+                                            std::to_string(n) + ") is covered by a checkpoint"
+                                      : "cannot read: " + checkpoint_log_status_.error().message);
     return;
   }
-  const FrameScan scan = scan_frames(cl->bytes());
+  const FrameScan scan = scan_frames(checkpoint_log_->bytes());
   if (scan.torn) {
-    note(std::string(kCheckpointLogFile) + ": " + *scan.torn +
-         " (the remains of a crash while appending; the sensor cuts it off when it starts)");
+    unsealed(
+        "torn", kCheckpointLogFile, "",
+        *scan.torn +
+            " (the remains of a crash while appending; the sensor cuts it off when it starts)");
   }
   bool all_ok = true;
   std::vector<uint8_t> seen(n, 0);
@@ -1050,11 +1217,9 @@ void Verifier::check_checkpoints() {
       all_ok = false;
     }
     seen[size - 1] = 1;
-    if (!rep_.range_limited || recs_[size - 1].in_range || size == n) {
-      const size_t before = rep_.problems.size() + rep_.problems_omitted;
+    // The signature (not part of consistency, which is about sizes and roots).
+    if (!rep_.range_limited || recs_[size - 1].in_range || size == n)
       check_note(text, size - 1, w, kCheckpointLogFile, label);
-      if (rep_.problems.size() + rep_.problems_omitted != before) all_ok = false;
-    }
     ++rep_.checkpoints;
   }
   if (first_misplaced) {
@@ -1076,10 +1241,15 @@ void Verifier::check_checkpoints() {
     while (e < n && seen[e] == 0) ++e;  // sizes s..e have none
     if (s == n && e == n && misplaced == 0 && scan.frames.size() == n - 1) {
       rep_.unsealed_tail = true;
-      note("unsealed tail: the last window-log record (log index " + std::to_string(n - 1) + ", " +
-           recs_[n - 1].stem +
-           ") has no checkpoint yet (a crash after appending it; the sensor signs it when it "
-           "starts); it is not sealed evidence");
+      unsealed(
+          "record", kWindowLogFile, recs_[n - 1].stem,
+          "the last window-log record (log index " + std::to_string(n - 1) +
+              ") has no checkpoint yet (a crash after appending it; the sensor signs it "
+              "when it starts): it is not sealed evidence",
+          recs_[n - 1].event_count ? std::optional<uint64_t>(recs_[n - 1].first_seq) : std::nullopt,
+          recs_[n - 1].event_count
+              ? std::optional<uint64_t>(recs_[n - 1].first_seq + recs_[n - 1].event_count - 1)
+              : std::nullopt);
     } else {
       problem(kCheckpointLogFile, WinRef{recs_[s - 1].stem, s - 1}, std::nullopt,
               "no checkpoint for log size" +
@@ -1093,13 +1263,13 @@ void Verifier::check_checkpoints() {
   rep_.checkpoints_consistent = all_ok && n > 0;
 
   // log/checkpoint: the newest checkpoint (or, after a crash, the one before).
-  Bytes cur;
-  auto st = read_into(abs(kCheckpointFile), kMaxRecordBytes, cur, &missing);
-  if (!st.ok()) {
+  const Bytes& cur = checkpoint_file_;
+  if (!checkpoint_file_status_.ok()) {
     if (!scan.frames.empty())
-      problem(kCheckpointFile, missing ? "missing (checkpoints.log has " +
-                                             std::to_string(scan.frames.size()) + " frames)"
-                                       : "cannot read: " + st.error().message);
+      problem(kCheckpointFile, checkpoint_file_missing_
+                                   ? "missing (checkpoints.log has " +
+                                         std::to_string(scan.frames.size()) + " frames)"
+                                   : "cannot read: " + checkpoint_file_status_.error().message);
     return;
   }
   auto same = [&](size_t j) {
@@ -1108,7 +1278,9 @@ void Verifier::check_checkpoints() {
   const size_t f = scan.frames.size();
   if (f > 0 && same(f - 1)) return;
   if (f > 1 && same(f - 2)) {
-    note("log/checkpoint is one behind log/checkpoints.log (a crash before it was rewritten)");
+    unsealed("checkpoint", kCheckpointFile, "",
+             "one behind log/checkpoints.log (a crash before it was rewritten; the sensor "
+             "rewrites it when it starts)");
     return;
   }
   problem(kCheckpointFile, n > 0 ? WinRef{recs_[n - 1].stem, n - 1} : WinRef{}, std::nullopt,
@@ -1169,10 +1341,13 @@ void Verifier::check_hours() {
     bool missing = false;
     Bytes hb;
     auto st = read_into(abs(hour_file), kMaxRecordBytes, hb, &missing);
+    // The hour of the last record is closed only when a later hour begins: its proofs may be
+    // absent, or half written if the sensor stopped while closing it.
+    const bool closing_tail = h.start == last_hour;
     if (!st.ok()) {
       if (!missing) {
         problem(hour_file, w, std::nullopt, "cannot read: " + st.error().message);
-      } else if (h.start != last_hour) {
+      } else if (!closing_tail) {
         problem(hour_file, w, std::nullopt, "missing: " + span + " is over but has no hour root");
         std::error_code ec;
         if (!fs::exists(abs(chain_file), ec))
@@ -1181,6 +1356,7 @@ void Verifier::check_hours() {
       continue;
     }
     const size_t before = rep_.problems.size() + rep_.problems_omitted;
+    bool hour_signed = false;
     auto hr = decode_hour(hb);
     if (!hr.ok()) {
       problem(hour_file, w, std::nullopt, hr.error().message);
@@ -1209,15 +1385,21 @@ void Verifier::check_hours() {
         problem(hour_file, w, std::nullopt,
                 "closing checkpoint (size " + std::to_string(hr->closing.tree_size) +
                     ") is not the window-log tree at size " + std::to_string(end));
-      check_detached(hour_file, hour_sig, hb, hr->closed_ns, w);
+      hour_signed = check_detached(hour_file, hour_sig, hb, hr->closed_ns, w, closing_tail);
     }
     // The chain link.
     Bytes cb;
     st = read_into(abs(chain_file), kMaxRecordBytes, cb, &missing);
     if (!st.ok()) {
-      problem(chain_file, w, std::nullopt,
-              missing ? "missing: " + span + " has an hour root but no chain link"
-                      : "cannot read: " + st.error().message);
+      if (missing && closing_tail) {
+        unsealed("file", hour_file, w.stem,
+                 "an hour root without its chain link: the hour was being closed when the sensor "
+                 "stopped (it completes the link when it starts)");
+      } else {
+        problem(chain_file, w, std::nullopt,
+                missing ? "missing: " + span + " has an hour root but no chain link"
+                        : "cannot read: " + st.error().message);
+      }
       continue;
     }
     auto ch = decode_chain(cb);
@@ -1240,8 +1422,10 @@ void Verifier::check_hours() {
               "closing is not the window-log tree at size " + std::to_string(end));
     if (ch->hour_root_b3 != blake3(hb))
       problem(chain_file, w, std::nullopt, "hour_root_b3 is not the BLAKE3 of hour_root.cbor");
-    check_detached(chain_file, chain_sig, cb, ch->closed_ns, w);
-    if (rep_.problems.size() + rep_.problems_omitted == before) ++rep_.hours_closed;
+    const bool chain_signed =
+        check_detached(chain_file, chain_sig, cb, ch->closed_ns, w, closing_tail);
+    if (hour_signed && chain_signed && rep_.problems.size() + rep_.problems_omitted == before)
+      ++rep_.hours_closed;
   }
 }
 
@@ -1279,7 +1463,8 @@ void Verifier::walk_windows() {
       continue;
     }
     const auto wp = parse_windows_path(rel);
-    if (wp && wp->slot && (wp->kind == "blocks" || wp->kind == "micro")) {
+    if (wp && wp->slot && *wp->slot < kHourNs / store_.window_ns &&
+        (wp->kind == "blocks" || wp->kind == "micro")) {
       const std::pair<int64_t, uint64_t> key{
           wp->hour_ns + static_cast<int64_t>(*wp->slot * store_.window_ns), wp->part};
       if (!last || key > *last) {
@@ -1307,12 +1492,14 @@ void Verifier::walk_windows() {
     return;
   }
   for (const auto& [rel, wp] : tail) {
-    note("unsealed tail: " + rel + " (window " + wp.stem +
-         ") follows the last window-log record: a window whose sealing did not finish");
+    unsealed("file", rel, wp.stem,
+             "follows the last window-log record: a window whose sealing did not finish (the "
+             "sensor moves it to unsealed/ when it starts)");
   }
 }
 
 void Verifier::list_unsealed() {
+  constexpr uint64_t kListed = 100;
   const fs::path root = out_ / "unsealed";
   std::error_code ec;
   if (!fs::exists(root, ec)) return;
@@ -1321,14 +1508,18 @@ void Verifier::list_unsealed() {
   for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != end(it);
        it.increment(ec)) {
     if (it->is_directory(ec)) continue;
-    if (++count <= 20) {
+    if (++count <= kListed) {
       std::string p = it->path().string();
       if (p.starts_with(prefix)) p = p.substr(prefix.size());
-      note(p + ": the remains of a crash, moved aside by the sealer (not evidence)");
+      const auto wp = parse_windows_path(p.substr(std::string("unsealed/").size()));
+      unsealed("moved", p, wp ? wp->stem : "",
+               "the remains of a window a crash interrupted, moved aside by the sealer (not "
+               "evidence)");
     }
   }
-  if (count > 20)
-    note(std::to_string(count - 20) + " more files under unsealed/ (remains of crashes)");
+  if (count > kListed)
+    unsealed("moved", "unsealed", "",
+             std::to_string(count - kListed) + " more files under unsealed/ (remains of crashes)");
 }
 
 }  // namespace

@@ -408,3 +408,38 @@ TEST(SealedReader, ReadsBackTheEventsOfATimeRange) {
 
 }  // namespace
 }  // namespace ritma::seal
+
+namespace ritma::seal {
+namespace {
+
+TEST(Sealer, FinishesRecordsWhoseSignatureACrashKeptFromBeingWritten) {
+  Fixture f;
+  {
+    auto s = f.open();
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(s->add(f.events(3)).ok());
+    ASSERT_TRUE(s->flush_window().ok());
+  }
+  f.now += 2 * 3600 * kSec;
+  { ASSERT_TRUE(f.open(2)); }  // closes hour 12
+  const fs::path proofs = f.out() / "windows/2026/11/30/12/proofs";
+  // A crash right after hour_root.cbor / store.cbor were written, before their signatures.
+  fs::remove(proofs / "hour_root.sig");
+  fs::remove(proofs / "chain.cbor");
+  fs::remove(proofs / "chain.sig");
+  fs::remove(f.out() / kStoreSigFile);
+  auto s = f.open(3);
+  ASSERT_TRUE(s);
+  for (const char* name : {"hour_root", "chain"}) {
+    const Bytes rec = read_file(proofs / (std::string(name) + ".cbor")).value();
+    const auto sig = decode_signature(read_file(proofs / (std::string(name) + ".sig")).value());
+    ASSERT_TRUE(sig.ok()) << name;
+    EXPECT_TRUE(check_signature(*sig, rec)) << name;
+  }
+  const auto store_sig = decode_signature(read_file(f.out() / kStoreSigFile).value());
+  ASSERT_TRUE(store_sig.ok());
+  EXPECT_TRUE(check_signature(*store_sig, read_file(f.out() / kStoreFile).value()));
+}
+
+}  // namespace
+}  // namespace ritma::seal
