@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sealed bytes per event and seal latency on a realistic workload (needs root).
 #
-#   bench/seal_workload.sh [BUILD_DIR] [ROUNDS]
+#   bench/seal_workload.sh [BUILD_DIR] [ROUNDS] [ZSTD_LEVEL]
 #
 # Generates a small C project (40 translation units and a Makefile), starts ritma-sensor on
 # a fresh store, runs `make clean && make -j2` ROUNDS times under it, stops the sensor, and
@@ -14,10 +14,13 @@
 #   - the raw size of the atoms (blocks decompressed) for comparison: the compression ratio;
 #   - the largest lag from a window's end to its signed checkpoint (target <= 1 s), from the
 #     sensor's own measurement;
+#   - the sensor's CPU time over the whole run (user + system, from /proc/PID/stat);
 #   - `ritma verify --store` on the result, with its events/s.
+# ZSTD_LEVEL (default 3, the sensor's default) sets the block compression level.
 set -euo pipefail
 build="${1:-build}"
 rounds="${2:-3}"
+level="${3:-3}"
 sensor="$build/src/ritma-sensor"
 ritma="$build/src/ritma"
 [ -x "$sensor" ] || { echo "no $sensor; build first (scripts/setup.sh)" >&2; exit 2; }
@@ -47,13 +50,17 @@ done
 } >"$proj/Makefile"
 
 export RITMA_NODE_ID=bench RITMA_SIDECAR_LOCK_DIR="$work/locks"
-"$sensor" --base-dir "$work/store" --status-interval 0 2>"$work/sensor.err" &
+echo "{\"zstd_level\": $level}" >"$work/sensor.json"
+"$sensor" --base-dir "$work/store" --config "$work/sensor.json" --status-interval 0 \
+  2>"$work/sensor.err" &
 spid=$!
+hz=$(getconf CLK_TCK)
 for _ in $(seq 1 100); do grep -q "recording on node" "$work/sensor.err" && break; sleep 0.1; done
 start=$(date +%s.%N)
 for _ in $(seq 1 "$rounds"); do make -s -C "$proj" clean >/dev/null; make -s -C "$proj" -j2 >/dev/null; done
 end=$(date +%s.%N)
 sleep 11  # let the last window close on its own schedule (lag is measured there)
+cpu_ticks=$(awk '{print $14 + $15}' "/proc/$spid/stat")
 kill -TERM "$spid"; wait "$spid" || true
 out="$work/store/RITMA_OUT"
 sealed=$(( $(du -sb --apparent-size "$out/windows" | cut -f1) + $(stat -c %s "$out/log/windows.log" "$out/log/checkpoints.log" | paste -sd+ | bc) ))
@@ -68,6 +75,7 @@ echo "events sealed:        $events"
 echo "sealed bytes:         $sealed (windows/ + window log + checkpoint log)"
 echo "derived bytes:        $derived (index/, catalog/, accounting/; not counted above)"
 echo "atom bytes (raw):     $raw"
-echo "bytes per event:      $(echo "scale=2; $sealed / $events" | bc)   (target <= 16)"
+echo "bytes per event:      $(echo "scale=2; $sealed / $events" | bc)   (target <= 16; zstd level $level)"
+echo "sensor CPU:           $(echo "scale=2; $cpu_ticks / $hz" | bc) s over the run (capture, hot index, sealing)"
 echo "raw bytes per event:  $(echo "scale=2; $raw / $events" | bc)"
 echo "verify:               $(echo "$verify_json" | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); print(j.get("events_per_second", "?"), "events/s")')"

@@ -747,7 +747,13 @@ pid_t start_workload(const std::filesystem::path& dir) {
                              "' && while :; do /bin/true; echo x > f.txt; mv f.txt g.txt; "
                              "rm -f g.txt; (exec 3<>/dev/tcp/127.0.0.1/9) 2>/dev/null; "
                              "sleep 0.05; done";
-  return exec_child({"/bin/bash", "-c", script});
+  const pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);  // its own group, so stop_workload reaches the loop's children too
+    execl("/bin/bash", "bash", "-c", script.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
 }
 
 void stop_workload(pid_t pid) {
