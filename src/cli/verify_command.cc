@@ -14,6 +14,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/time_text.h"
 #include "seal/store_verifier.h"
 #include "seal/unsealed_tail.h"
 #include "store/hot_index.h"
@@ -39,124 +40,6 @@ struct VerifyCliOptions {
 [[noreturn]] void fail(const std::string& message, int code) {
   std::cerr << "ritma verify: " << message << "\n";
   throw CLI::RuntimeError(code);
-}
-
-int64_t now_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * kSecNs + ts.tv_nsec;
-}
-
-bool all_digits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
-std::optional<int64_t> digits_value(std::string_view s, size_t max_digits) {
-  if (!all_digits(s) || s.size() > max_digits) return std::nullopt;
-  int64_t v = 0;
-  for (char c : s) v = v * 10 + (c - '0');
-  return v;
-}
-
-// Up to nine digits of a fraction of a second, as nanoseconds.
-std::optional<int64_t> fraction_ns(std::string_view s) {
-  if (!all_digits(s) || s.size() > 9) return std::nullopt;
-  int64_t ns = 0;
-  for (size_t i = 0; i < 9; ++i) ns = ns * 10 + (i < s.size() ? s[i] - '0' : 0);
-  return ns;
-}
-
-// 30s, 10m, 1h, 2d, 1h30m: a duration in nanoseconds.
-std::optional<int64_t> parse_duration(std::string_view s) {
-  if (s.empty()) return std::nullopt;
-  int64_t total = 0;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t j = i;
-    while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
-    if (j == i || j == s.size()) return std::nullopt;
-    const auto n = digits_value(s.substr(i, j - i), 9);
-    if (!n) return std::nullopt;
-    int64_t unit = 0;
-    switch (s[j]) {
-      case 's':
-        unit = 1;
-        break;
-      case 'm':
-        unit = 60;
-        break;
-      case 'h':
-        unit = 3600;
-        break;
-      case 'd':
-        unit = 86400;
-        break;
-      default:
-        return std::nullopt;
-    }
-    total += *n * unit;
-    if (total > 200LL * 365 * 86400) return std::nullopt;
-    i = j + 1;
-  }
-  return total * kSecNs;
-}
-
-// A time for --from/--to: RFC 3339 (2026-11-22T03:12:00Z, ...+01:00), Unix seconds with an
-// optional fraction (1795316000.5), Unix nanoseconds (more than 10 digits), "now", or a
-// duration before now (10m, 1h30m).
-std::optional<int64_t> parse_time(std::string_view s) {
-  if (s == "now") return now_ns();
-  if (all_digits(s) && s.size() > 10) return digits_value(s, 18);
-  const size_t dot = s.find('.');
-  if (all_digits(s.substr(0, dot)) && s.substr(0, dot).size() <= 10) {
-    const auto secs = digits_value(s.substr(0, dot), 10);
-    std::optional<int64_t> frac = 0;
-    if (dot != std::string_view::npos) frac = fraction_ns(s.substr(dot + 1));
-    if (!secs || !frac) return std::nullopt;
-    return *secs * kSecNs + *frac;
-  }
-  if (const auto d = parse_duration(s)) return now_ns() - *d;
-  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':')
-    return std::nullopt;
-  if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return std::nullopt;
-  const auto year = digits_value(s.substr(0, 4), 4), month = digits_value(s.substr(5, 2), 2),
-             day = digits_value(s.substr(8, 2), 2), hour = digits_value(s.substr(11, 2), 2),
-             minute = digits_value(s.substr(14, 2), 2), second = digits_value(s.substr(17, 2), 2);
-  if (!year || !month || !day || !hour || !minute || !second) return std::nullopt;
-  if (*hour > 23 || *minute > 59 || *second > 60) return std::nullopt;
-  size_t i = 19;
-  int64_t frac = 0;
-  if (i < s.size() && s[i] == '.') {
-    size_t j = i + 1;
-    while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
-    const auto f = fraction_ns(s.substr(i + 1, j - i - 1));
-    if (!f) return std::nullopt;
-    frac = *f;
-    i = j;
-  }
-  int64_t offset = 0;
-  const std::string_view zone = s.substr(i);
-  if (zone == "Z" || zone == "z") {
-    offset = 0;
-  } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':') {
-    const auto oh = digits_value(zone.substr(1, 2), 2), om = digits_value(zone.substr(4, 2), 2);
-    if (!oh || !om || *oh > 23 || *om > 59) return std::nullopt;
-    offset = (*oh * 3600 + *om * 60) * (zone[0] == '-' ? -1 : 1);
-  } else {
-    return std::nullopt;
-  }
-  const std::chrono::year_month_day ymd{std::chrono::year(static_cast<int>(*year)),
-                                        std::chrono::month(static_cast<unsigned>(*month)),
-                                        std::chrono::day(static_cast<unsigned>(*day))};
-  if (!ymd.ok()) return std::nullopt;
-  const int64_t days = std::chrono::sys_days(ymd).time_since_epoch().count();
-  const int64_t secs = days * 86400 + *hour * 3600 + *minute * 60 + *second - offset;
-  if (secs <= -9223372036LL || secs >= 9223372035LL) return std::nullopt;
-  return secs * kSecNs + frac;
 }
 
 int64_t parse_time_or_fail(const char* option, const std::string& text) {

@@ -55,6 +55,17 @@ Result<size_t> item_end(ByteSpan b, size_t pos, int depth) {
 
 }  // namespace
 
+std::optional<int64_t> sealed_earliest_wall_ns(const fs::path& out) {
+  auto log = read_file(out / kWindowLogFile, size_t{1} << 34);
+  if (!log.ok()) return std::nullopt;
+  for (ByteSpan f : scan_frames(*log).frames) {
+    auto r = decode_micro(f);
+    if (!r.ok()) return std::nullopt;
+    if (r->event_count > 0) return r->min_wall_ns;
+  }
+  return std::nullopt;
+}
+
 Result<SealedRange> read_sealed_events(const fs::path& out, std::optional<int64_t> from,
                                        std::optional<int64_t> to) {
   SealedRange result;

@@ -21,6 +21,10 @@ struct SealedRange {
   bool used_time_index = false;  // false: every hour in range fell back to the log's records
 };
 
+// The wall time of the oldest sealed event, when the store has one (reads the window log up
+// to the first record with events). No store: nullopt.
+std::optional<int64_t> sealed_earliest_wall_ns(const std::filesystem::path& out_dir);
+
 Result<SealedRange> read_sealed_events(const std::filesystem::path& out_dir,
                                        std::optional<int64_t> from_ns,
                                        std::optional<int64_t> to_ns);

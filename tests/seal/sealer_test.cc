@@ -443,3 +443,29 @@ TEST(Sealer, FinishesRecordsWhoseSignatureACrashKeptFromBeingWritten) {
 
 }  // namespace
 }  // namespace ritma::seal
+
+namespace ritma::seal {
+namespace {
+
+TEST(SealedReader, RitmaEventsReadsTheSealedStoreWhenAsked) {
+  Fixture f;
+  auto s = f.open();
+  ASSERT_TRUE(s);
+  for (int w = 0; w < 3; ++w) {
+    ASSERT_TRUE(s->add(f.events(10)).ok());
+    f.now += 10 * kSec;
+    ASSERT_TRUE(s->tick().ok());
+  }
+  const auto r = test::run_program({RITMA_BIN, "events", "--base-dir", f.dir.path().string(),
+                                    "--source", "sealed", "--json", "--from",
+                                    "2026-11-30T12:59:40Z", "--to", "2026-11-30T12:59:50Z"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  size_t lines = 0;
+  for (char c : r.out) lines += c == '\n';
+  EXPECT_EQ(lines, 10u) << r.out;
+  EXPECT_NE(r.out.find("\"seq\":10"), std::string::npos) << r.out.substr(0, 400);
+  EXPECT_NE(r.err.find("sealed window"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace ritma::seal
