@@ -24,4 +24,9 @@ void register_status_command(CLI::App& app);
 // `ritma verify --store`: recompute and check every hash and signature of the sealed store.
 void register_verify_command(CLI::App& app);
 
+// `ritma prove --seq N` and `ritma verify-event PROOF`: the inclusion proof of one sealed event
+// (ritma-evproof@1) and its offline check.
+void register_prove_command(CLI::App& app);
+void register_verify_event_command(CLI::App& app);
+
 }  // namespace ritma::cli

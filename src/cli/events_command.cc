@@ -18,6 +18,7 @@
 
 #include "capture/event.h"
 #include "cli/commands.h"
+#include "cli/siem_format.h"
 #include "cli/time_text.h"
 #include "core/bytes.h"
 #include "seal/sealed_reader.h"
@@ -439,6 +440,8 @@ struct EventsOptions {
   std::string path_prefix;
   size_t limit = 1000;
   bool json = false;
+  std::string format = "table";
+  CLI::Option* format_option = nullptr;
   std::string source = "auto";
 };
 
@@ -521,6 +524,12 @@ void print_table(const std::vector<Event>& events) {
 }
 
 void run_events(const EventsOptions& o) {
+  // --json is short for --format json; with any other --format it is a contradiction.
+  if (o.json && o.format_option->count() != 0 && o.format != "json") {
+    fail("events", "--json is --format json; it cannot be combined with --format " + o.format,
+         kExitUsage);
+  }
+  const std::string format = o.json ? "json" : o.format;
   store::EventQuery q;
   if (!o.since.empty()) {
     const auto d = parse_duration(o.since);
@@ -579,8 +588,12 @@ void run_events(const EventsOptions& o) {
   Result<std::vector<Event>> events =
       sealed ? Result<std::vector<Event>>(query_sealed(o.store, q)) : index->query(q);
   if (!events) fail("events", events.error().message, kExitRuntime);
-  if (o.json) {
+  if (format == "json") {
     for (const auto& e : *events) std::cout << dump(event_json(e)) << "\n";
+  } else if (format == "ecs") {
+    for (const auto& e : *events) std::cout << dump(to_ecs(e)) << "\n";
+  } else if (format == "ocsf") {
+    for (const auto& e : *events) std::cout << dump(to_ocsf(e)) << "\n";
   } else {
     print_table(*events);
   }
@@ -914,7 +927,12 @@ void register_events_command(CLI::App& app) {
   cmd->add_option("--path-prefix", opts->path_prefix,
                   "Paths starting with P (literally: no wildcards)");
   cmd->add_option("--limit", opts->limit, "At most N events (default 1000; 0 for no limit)");
-  cmd->add_flag("--json", opts->json, "JSON lines: one object per event with every field");
+  opts->format_option =
+      cmd->add_option("--format", opts->format,
+                      "table (default) | json (JSON lines, every field) | ecs (JSON lines in "
+                      "Elastic Common Schema 8.11) | ocsf (JSON lines in OCSF 1.1.0)")
+          ->check(CLI::IsMember({"table", "json", "ecs", "ocsf"}));
+  cmd->add_flag("--json", opts->json, "Same as --format json");
   cmd->add_option("--source", opts->source,
                   "auto (default: the hot index, or the sealed store when --from/--since reaches "
                   "back before the hot index) | hot | sealed")

@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   ritma::cli::register_tree_command(app);
   ritma::cli::register_status_command(app);
   ritma::cli::register_verify_command(app);
+  ritma::cli::register_prove_command(app);
+  ritma::cli::register_verify_event_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -19,6 +19,7 @@
 #include "core/merkle.h"
 #include "core/signed_note.h"
 #include "core/zstd_codec.h"
+#include "seal/atom_scan.h"
 #include "seal/derived.h"
 #include "seal/key_rotation.h"
 #include "seal/schema_cddl.h"
@@ -438,6 +439,32 @@ Status open_or_create_keys(const fs::path& out, const NamedSigningKey& key, int6
   return atomic_write_file(file, encode(r), 0644);
 }
 
+// Feeds a sealed window back to the derived writer, from its blocks.
+Status replay_derived(const fs::path& out, const MicroRecord& r, DerivedWriter& derived) {
+  std::vector<EventFacts> facts;
+  std::vector<capture::Event> events;
+  for (size_t k = 0; k < r.blocks.size(); ++k) {
+    const BlockRef& b = r.blocks[k];
+    RITMA_ASSIGN_OR_RETURN(Bytes z, read_file(out / block_dir(r) / b.file, size_t{256} << 20));
+    if (blake3(z) != b.b3) return make_error(b.file + ": BLAKE3 differs from its micro record");
+    RITMA_ASSIGN_OR_RETURN(Bytes raw, zstd_decompress(z, b.raw_bytes));
+    std::vector<ScannedAtom> atoms;
+    if (auto err = scan_atoms(raw, atoms)) return make_error(b.file + ": " + err->message());
+    for (size_t i = 0; i < atoms.size(); ++i) {
+      RITMA_ASSIGN_OR_RETURN(capture::Event e, capture::decode_event_atom(atoms[i].bytes(raw)));
+      EventFacts f;
+      f.type = atoms[i].type;
+      f.wall_ns = atoms[i].wall_ns;
+      f.atom_bytes = atoms[i].size;
+      f.block = static_cast<uint32_t>(k);
+      f.index_in_block = static_cast<uint32_t>(i);
+      facts.push_back(f);
+      events.push_back(std::move(e));
+    }
+  }
+  return derived.on_window(r, facts, events);
+}
+
 // Moves `rel` (relative to out) to out/unsealed/rel.
 Status move_to_unsealed(const fs::path& out, const std::string& rel) {
   const fs::path dst = out / "unsealed" / rel;
@@ -586,8 +613,18 @@ Result<std::unique_ptr<Sealer>> Sealer::open(SealerOptions opts, NamedSigningKey
     m.hour.reset();
   }
 
-  if (m.opts.derived_files)
+  if (m.opts.derived_files) {
     m.derived = std::make_unique<DerivedWriter>(m.out, m.store.store_id, m.store.node_id);
+    // The derived files are written after a window's checkpoint; a crash in between leaves
+    // them without (part of) the newest window. Replaying it is safe: entries it already has
+    // are not counted twice.
+    if (m.last) {
+      if (auto st = replay_derived(m.out, *m.last, *m.derived); !st.ok()) {
+        ++s->stats_.derived_errors;
+        s->stats_.last_derived_error = st.error().message;
+      }
+    }
+  }
   RITMA_TRY(m.open_window(now_ns));
   return s;
 }

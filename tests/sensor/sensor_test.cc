@@ -736,7 +736,6 @@ TEST(Sensor, CapturesWithOnlyBpfAndPerfmonCapabilities) {
   ASSERT_NE(run, nullptr);
 }
 
-
 // ---------------------------------------------------------------- the sealed store
 
 namespace seal_tests {
@@ -843,6 +842,46 @@ TEST(Sensor, SealedStoreVerifiesAfterEachOfTwentySigkills) {
   EXPECT_EQ(unclean, 20);
   // A kill mid-window leaves events recorded but not sealed; the reports said so.
   EXPECT_GT(unsealed_reports, 0);
+}
+
+TEST(Sensor, HashOnlyPrivacyKeepsPlainStringsOutOfTheIndexAndTheBlocks) {
+  REQUIRE_ROOT();
+  test::TempDir dir;
+  const auto base = dir / "store";
+  const std::string marker = "/tmp/ritma-privacy-marker-" + std::to_string(getpid());
+  {
+    SensorProcess sensor(base, {"--privacy", "hash-only", "--duration", "4s"});
+    ASSERT_TRUE(sensor.wait_recording()) << sensor.stderr_text();
+    for (int i = 0; i < 5; ++i) {
+      int fd = open(marker.c_str(), O_WRONLY | O_CREAT, 0600);
+      if (fd >= 0) close(fd);
+      unlink(marker.c_str());
+    }
+    ASSERT_EQ(sensor.wait_exit(), 0) << sensor.stderr_text();
+  }
+  const auto events = all_events(base);
+  ASSERT_FALSE(events.empty());
+  size_t hashed = 0;
+  for (const auto& e : events) {
+    EXPECT_EQ(e.path.find(marker), std::string::npos) << "plain path in the hot index";
+    if (e.path.rfind("k:", 0) == 0 && e.path.size() == 34) ++hashed;
+  }
+  EXPECT_GT(hashed, 0u) << "paths are replaced by keyed hashes";
+  // Not in any sealed block either.
+  const auto out = base / "RITMA_OUT";
+  size_t blocks = 0;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(out / "windows")) {
+    if (f.path().extension() != ".zst") continue;
+    ++blocks;
+    const auto r = test::run_program({"/usr/bin/zstd", "-dc", f.path().string()});
+    ASSERT_EQ(r.exit_code, 0);
+    EXPECT_EQ(r.out.find(marker), std::string::npos) << f.path();
+    EXPECT_EQ(r.out.find("/usr/bin/"), std::string::npos) << f.path();
+  }
+  EXPECT_GT(blocks, 0u);
+  // The store still verifies.
+  const auto v = test::run_program({RITMA_BIN, "verify", "--store", "--base-dir", base.string()});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
 }
 
 }  // namespace
