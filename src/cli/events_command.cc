@@ -18,6 +18,7 @@
 
 #include "capture/event.h"
 #include "cli/commands.h"
+#include "cli/event_json.h"
 #include "cli/siem_format.h"
 #include "cli/time_text.h"
 #include "core/bytes.h"
@@ -904,6 +905,10 @@ void run_tree(const TreeOptions& o) {
 }
 
 }  // namespace
+
+nlohmann::json event_to_json(const capture::Event& e) {
+  return event_json(e);
+}
 
 void register_events_command(CLI::App& app) {
   auto opts = std::make_shared<EventsOptions>();

@@ -12,6 +12,7 @@
 
 #include "capture/event.h"
 #include "cli/commands.h"
+#include "cli/event_json.h"
 #include "core/durable_file.h"
 #include "core/utf8.h"
 #include "seal/event_proof.h"
@@ -85,48 +86,6 @@ std::string describe_event(const capture::Event& e) {
   return s;
 }
 
-nlohmann::json event_json(const capture::Event& e) {
-  return {
-      {"seq", e.seq},
-      {"type", capture::event_name(e.type, e.op)},
-      {"type_id", static_cast<int>(e.type)},
-      {"op", e.op},
-      {"time", utc_time(e.wall_ns)},
-      {"wall_ns", e.wall_ns},
-      {"mono_ns", e.mono_ns},
-      {"flags", e.flags},
-      {"result", e.result},
-      {"actor", to_hex(e.actor)},
-      {"pid", e.pid},
-      {"tid", e.tid},
-      {"ppid", e.ppid},
-      {"uid", e.uid},
-      {"gid", e.gid},
-      {"euid", e.euid},
-      {"egid", e.egid},
-      {"start_ns", e.start_ns},
-      {"comm", e.comm},
-      {"exe", e.exe},
-      {"cgroup_id", e.cgroup_id},
-      {"container_id", e.container_id},
-      {"unit", e.unit},
-      {"mntns", e.mntns},
-      {"pidns", e.pidns},
-      {"netns", e.netns},
-      {"path", e.path},
-      {"path2", e.path2},
-      {"argv", e.argv},
-      {"arg0", e.arg0},
-      {"arg1", e.arg1},
-      {"arg2", e.arg2},
-      {"arg3", e.arg3},
-      {"addr", e.addr.to_string()},
-      {"dns_name", e.dns_name},
-      {"dns_type", e.dns_type},
-      {"count", e.count},
-  };
-}
-
 // Kernel strings are bytes: JSON output replaces invalid UTF-8 rather than failing (the atom's
 // hex is in the output too, so nothing is lost).
 std::string dump(const nlohmann::json& j) {
@@ -136,7 +95,7 @@ std::string dump(const nlohmann::json& j) {
 nlohmann::json verified_json(const seal::VerifiedEventProof& v) {
   const seal::MicroRecord& m = v.micro;
   return {
-      {"event", event_json(v.event)},
+      {"event", event_to_json(v.event)},
       {"boot_id", to_hex(v.boot_id)},
       {"window",
        {{"stem_path", v.window},
