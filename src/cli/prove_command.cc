@@ -16,6 +16,7 @@
 #include "core/durable_file.h"
 #include "core/utf8.h"
 #include "seal/event_proof.h"
+#include "seal/seal_format.h"
 #include "store/hot_index.h"
 #include "store/store_layout.h"
 
@@ -29,20 +30,6 @@ constexpr int kExitNotPinned = 3;
 [[noreturn]] void fail(const char* command, const std::string& message, int code) {
   std::cerr << "ritma " << command << ": " << message << "\n";
   throw CLI::RuntimeError(code);
-}
-
-// RFC 3339 UTC with nanoseconds.
-std::string utc_time(int64_t ns) {
-  const int64_t sec = ns >= 0 ? ns / 1'000'000'000 : (ns + 1) / 1'000'000'000 - 1;
-  const int64_t frac = ns - sec * 1'000'000'000;
-  const time_t t = static_cast<time_t>(sec);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[80];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(frac));
-  return buf;
 }
 
 // A kernel string for a terminal: control bytes and invalid UTF-8 as \xNN.
@@ -70,8 +57,8 @@ std::string printable(std::string_view s) {
 // One line about the event: what, when, who, and its path or command line.
 std::string describe_event(const capture::Event& e) {
   std::string s = "seq " + std::to_string(e.seq) + " " +
-                  std::string(capture::event_name(e.type, e.op)) + " at " + utc_time(e.wall_ns) +
-                  ", pid " + std::to_string(e.pid);
+                  std::string(capture::event_name(e.type, e.op)) + " at " +
+                  seal::utc_rfc3339(e.wall_ns) + ", pid " + std::to_string(e.pid);
   if (!e.comm.empty()) s += " (" + printable(e.comm) + ")";
   if (!e.path.empty()) s += ", path " + printable(e.path);
   if (!e.path2.empty()) s += " -> " + printable(e.path2);
@@ -105,7 +92,7 @@ nlohmann::json verified_json(const seal::VerifiedEventProof& v) {
         {"first_seq", m.first_seq},
         {"micro_root", to_hex(m.micro_root)},
         {"sealed_ns", m.sealed_ns},
-        {"sealed", utc_time(m.sealed_ns)},
+        {"sealed", seal::utc_rfc3339(m.sealed_ns)},
         {"run_id", m.run.run_id},
         {"privacy", m.privacy}}},
       {"checkpoint",
@@ -128,7 +115,7 @@ void print_verified(const seal::VerifiedEventProof& v, bool proving = false) {
   std::cout << "event:        " << describe_event(v.event) << "\n";
   std::cout << "window:       " << v.window << " (log index " << v.log_index << "), event "
             << v.leaf_index << " of " << v.leaf_count << ", run " << v.micro.run.run_id
-            << ", sealed " << utc_time(v.micro.sealed_ns) << "\n";
+            << ", sealed " << seal::utc_rfc3339(v.micro.sealed_ns) << "\n";
   std::cout << "checkpoint:   " << v.origin << " size " << v.checkpoint_size << " root "
             << to_hex(v.checkpoint_root) << "\n";
   std::cout << "key:          " << v.key_name << " " << v.key_fingerprint;

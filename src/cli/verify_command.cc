@@ -15,6 +15,7 @@
 
 #include "cli/commands.h"
 #include "cli/time_text.h"
+#include "seal/seal_format.h"
 #include "seal/store_verifier.h"
 #include "seal/unsealed_tail.h"
 #include "store/hot_index.h"
@@ -50,23 +51,6 @@ int64_t parse_time_or_fail(const char* option, const std::string& text) {
              "nanoseconds, \"now\", or a duration before now (10m, 1h30m)",
          kExitUsage);
   return *t;
-}
-
-std::string utc_time(int64_t ns) {
-  int64_t secs = ns / kSecNs;
-  int64_t frac = ns % kSecNs;
-  if (frac < 0) {
-    frac += kSecNs;
-    --secs;
-  }
-  const time_t t = static_cast<time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(frac / 1'000'000));
-  return buf;
 }
 
 std::string with_commas(uint64_t v) {
@@ -175,13 +159,14 @@ void print_human(const seal::VerifyReport& r) {
   if (r.keys.size() > 1) {
     for (const auto& k : r.keys)
       std::cout << "              " << k.name << " " << k.fingerprint << " from "
-                << utc_time(k.valid_from_ns)
-                << (k.valid_until_ns ? " until " + utc_time(*k.valid_until_ns) : " (current)")
+                << seal::utc_rfc3339(k.valid_from_ns, 3)
+                << (k.valid_until_ns ? " until " + seal::utc_rfc3339(*k.valid_until_ns, 3)
+                                     : " (current)")
                 << (k.trusted ? "" : " NOT trusted") << "\n";
   }
   if (r.range_limited) {
-    std::cout << "range:        " << (r.from_ns ? utc_time(*r.from_ns) : "start") << " .. "
-              << (r.to_ns ? utc_time(*r.to_ns) : "end") << "\n";
+    std::cout << "range:        " << (r.from_ns ? seal::utc_rfc3339(*r.from_ns, 3) : "start")
+              << " .. " << (r.to_ns ? seal::utc_rfc3339(*r.to_ns, 3) : "end") << "\n";
   }
   std::cout << "windows:      " << with_commas(r.windows) << " verified ("
             << with_commas(r.empty_windows) << " empty) of " << with_commas(r.log_records)
@@ -192,8 +177,8 @@ void print_human(const seal::VerifyReport& r) {
             << with_commas(r.lost_records) << " lost records; " << with_commas(r.filtered_records)
             << " filtered\n";
   if (r.min_wall_ns)
-    std::cout << "time:         " << utc_time(*r.min_wall_ns) << " .. " << utc_time(*r.max_wall_ns)
-              << "\n";
+    std::cout << "time:         " << seal::utc_rfc3339(*r.min_wall_ns, 3) << " .. "
+              << seal::utc_rfc3339(*r.max_wall_ns, 3) << "\n";
   std::cout << "checkpoints:  " << with_commas(r.checkpoints)
             << (r.checkpoints_consistent
                     ? ", every one the root of the one recomputed window-log tree (so each is "

@@ -73,19 +73,6 @@ bool valid_at(const KeyEntry& k, int64_t t) {
   return t >= k.valid_from_ns && (!k.valid_until_ns || t < *k.valid_until_ns);
 }
 
-std::string format_ns(int64_t ns) {
-  const int64_t sec = ns >= 0 ? ns / 1'000'000'000 : (ns + 1) / 1'000'000'000 - 1;
-  const int64_t frac = ns - sec * 1'000'000'000;
-  const time_t t = static_cast<time_t>(sec);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[80];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(frac));
-  return buf;
-}
-
 std::string key_label(const KeyEntry& k) {
   return k.name + " (" + key_fingerprint(k.public_key) + ")";
 }
@@ -315,7 +302,7 @@ Result<VerifiedEventProof> verify_event_proof(ByteSpan proof_bytes,
     return make_error("micro signature: does not verify over the micro record of " + out.window);
   if (!valid_at(mk, m.sealed_ns))
     return make_error("micro signature: signed by " + key_label(mk) +
-                      ", which was not the store's key at " + format_ns(m.sealed_ns) +
+                      ", which was not the store's key at " + utc_rfc3339(m.sealed_ns) +
                       " when the window was sealed");
   if (*ki < first_trusted)
     return make_error("micro signature: signed by " + key_label(mk) +
@@ -355,8 +342,8 @@ Result<VerifiedEventProof> verify_event_proof(ByteSpan proof_bytes,
                       ", which the pinned key does not vouch for");
   if (ck.valid_until_ns && *ck.valid_until_ns <= m.sealed_ns)
     return make_error("checkpoint: signed by " + key_label(ck) + ", whose validity ended at " +
-                      format_ns(*ck.valid_until_ns) + ", before the window was sealed (" +
-                      format_ns(m.sealed_ns) + ")");
+                      utc_rfc3339(*ck.valid_until_ns) + ", before the window was sealed (" +
+                      utc_rfc3339(m.sealed_ns) + ")");
   out.checkpoint_key_name = ck.name;
   out.checkpoint_key_fingerprint = key_fingerprint(ck.public_key);
   out.origin = checkpoint_origin(out.store.node_id, out.store.store_id);

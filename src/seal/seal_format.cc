@@ -1,5 +1,6 @@
 #include "seal/seal_format.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -488,6 +489,23 @@ std::string day_label(int64_t t) {
   const std::tm tm = utc(t);
   char buf[32];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+  return buf;
+}
+
+std::string utc_rfc3339(int64_t t, int fraction_digits) {
+  const std::tm tm = utc(t);
+  int64_t frac = t % 1'000'000'000;
+  if (frac < 0) frac += 1'000'000'000;
+  char buf[96];
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  if (fraction_digits > 0) {
+    char digits[16];
+    std::snprintf(digits, sizeof digits, "%09lld", static_cast<long long>(frac));
+    n += std::snprintf(buf + n, sizeof buf - static_cast<size_t>(n), ".%.*s",
+                       std::min(fraction_digits, 9), digits);
+  }
+  std::snprintf(buf + n, sizeof buf - static_cast<size_t>(n), "Z");
   return buf;
 }
 

@@ -154,6 +154,8 @@ bool check_signature(const SignatureRecord& sig, ByteSpan file_bytes);
 std::string hour_dir(int64_t time_ns);   // windows/YYYY/MM/DD/HH
 std::string day_path(int64_t time_ns);   // YYYY/MM/DD
 std::string day_label(int64_t time_ns);  // YYYY-MM-DD
+// RFC 3339 UTC with `fraction_digits` (0..9) digits of the second: 2026-11-30T12:52:23.378Z.
+std::string utc_rfc3339(int64_t time_ns, int fraction_digits = 9);
 int64_t hour_start(int64_t time_ns);
 int64_t day_start(int64_t time_ns);
 uint64_t slot_in_hour(int64_t slot_start_ns, uint64_t window_ns);

@@ -7,53 +7,12 @@
 #include "core/durable_file.h"
 #include "core/frame_log.h"
 #include "core/zstd_codec.h"
+#include "seal/atom_scan.h"
 #include "seal/seal_format.h"
 
 namespace ritma::seal {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-// Splits a block's content into atoms: each atom is one CBOR array whose extent the strict
-// atom decoder confirms. The extent is found by walking CBOR heads (definite lengths only).
-Result<size_t> item_end(ByteSpan b, size_t pos, int depth) {
-  if (depth > 8) return make_error("nesting too deep");
-  if (pos >= b.size()) return make_error("truncated item");
-  const uint8_t ib = b[pos];
-  const uint8_t major = ib >> 5, info = ib & 31;
-  size_t p = pos + 1;
-  uint64_t arg = 0;
-  if (info < 24) {
-    arg = info;
-  } else if (info <= 27) {
-    const size_t n = size_t{1} << (info - 24);
-    if (p + n > b.size()) return make_error("truncated head");
-    for (size_t i = 0; i < n; ++i) arg = (arg << 8) | b[p + i];
-    p += n;
-  } else {
-    return make_error("indefinite or reserved length");
-  }
-  switch (major) {
-    case 0:
-    case 1:
-    case 7:
-      return p;
-    case 2:
-    case 3:
-      if (arg > b.size() - p) return make_error("string longer than the block");
-      return p + arg;
-    case 4:
-      for (uint64_t i = 0; i < arg; ++i) {
-        RITMA_ASSIGN_OR_RETURN(p, item_end(b, p, depth + 1));
-      }
-      return p;
-    default:
-      return make_error("map or tag in an atom");
-  }
-}
-
-}  // namespace
 
 std::optional<int64_t> sealed_earliest_wall_ns(const fs::path& out) {
   auto log = read_file(out / kWindowLogFile, size_t{1} << 34);
@@ -117,19 +76,16 @@ Result<SealedRange> read_sealed_events(const fs::path& out, std::optional<int64_
         return make_error(file.string() + ": BLAKE3 does not match its micro record (" +
                           stem_path(r) + "); run `ritma verify --store`");
       RITMA_ASSIGN_OR_RETURN(Bytes raw, zstd_decompress(z, b.raw_bytes));
-      size_t pos = 0;
-      while (pos < raw.size()) {
-        auto end = item_end(raw, pos, 0);
-        if (!end.ok())
-          return make_error(file.string() + " at byte " + std::to_string(pos) + ": " +
-                            end.error().message);
-        auto ev = capture::decode_event_atom(ByteSpan(raw).subspan(pos, *end - pos));
+      std::vector<ScannedAtom> atoms;
+      if (auto err = scan_atoms(raw, atoms))
+        return make_error(file.string() + ": " + err->message());
+      for (const ScannedAtom& a : atoms) {
+        if (!overlaps(a.wall_ns, a.wall_ns) || (to && a.wall_ns >= *to)) continue;
+        auto ev = capture::decode_event_atom(a.bytes(raw));
         if (!ev.ok())
-          return make_error(file.string() + " at byte " + std::to_string(pos) + ": " +
+          return make_error(file.string() + " at byte " + std::to_string(a.offset) + ": " +
                             ev.error().message);
-        if (overlaps(ev->wall_ns, ev->wall_ns) && (!to || ev->wall_ns < *to))
-          result.events.push_back(std::move(ev).value());
-        pos = *end;
+        result.events.push_back(std::move(ev).value());
       }
     }
   }
