@@ -26,7 +26,6 @@ namespace {
 
 constexpr int kExitInvalid = 1;
 constexpr int kExitUsage = 2;
-constexpr int64_t kSecNs = 1'000'000'000;
 
 struct VerifyCliOptions {
   bool store = false;
