@@ -20,7 +20,7 @@ PACKAGES=(
   # toolchain
   build-essential cmake ninja-build pkg-config clang llvm libclang-rt-14-dev clang-format
   # crypto, compression, storage
-  libssl-dev libsodium-dev librust-blake3-dev libzstd-dev libsqlite3-dev
+  libssl-dev libsodium-dev librust-blake3-dev libzstd-dev libsqlite3-dev libarchive-dev
   # eBPF and sandboxing
   libbpf-dev bpftool libelf-dev zlib1g-dev libseccomp-dev
   # encoding, CLI, HTTP

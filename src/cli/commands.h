@@ -29,4 +29,8 @@ void register_verify_command(CLI::App& app);
 void register_prove_command(CLI::App& app);
 void register_verify_event_command(CLI::App& app);
 
+// `ritma export-proof --at T | --from T1 --to T2`: a ProofPack of a time range (FORMAT.md §12),
+// checked offline by `ritma verify BUNDLE`.
+void register_export_command(CLI::App& app);
+
 }  // namespace ritma::cli

@@ -15,6 +15,7 @@
 
 #include "cli/commands.h"
 #include "cli/time_text.h"
+#include "seal/proofpack.h"
 #include "seal/seal_format.h"
 #include "seal/store_verifier.h"
 #include "seal/unsealed_tail.h"
@@ -26,9 +27,11 @@ namespace {
 
 constexpr int kExitInvalid = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitNotPinned = 3;
 
 struct VerifyCliOptions {
   bool store = false;
+  std::string bundle;
   std::string base_dir;
   std::string key;
   std::string from;
@@ -241,8 +244,94 @@ void compare_hot_index(const store::StorePaths& paths, seal::VerifyReport& r) {
   }
 }
 
+void print_problems(const seal::VerifyReport& r, bool quiet) {
+  // Problems go to stdout with the summary (they are the result), even with --quiet.
+  for (const auto& p : r.problems) std::cout << "problem: " << p.to_string() << "\n";
+  if (r.problems_omitted != 0) std::cout << "problem: ... and " << r.problems_omitted << " more\n";
+  if (quiet && !r.ok())
+    std::cout << "INVALID: " << r.problems.size() + r.problems_omitted << " problem(s)\n";
+}
+
+// What a verified pack proves, in one sentence (§12.3).
+std::string pack_summary(const seal::PackReport& p) {
+  const seal::VerifyReport& r = p.store;
+  std::string s = with_commas(r.events) + " events in " + with_commas(r.windows) + " windows";
+  if (r.min_wall_ns)
+    s += " from " + seal::utc_rfc3339(*r.min_wall_ns, 3) + " to " +
+         seal::utc_rfc3339(*r.max_wall_ns, 3);
+  s += " (" + with_commas(p.events_in_range) + " in the range " + seal::utc_rfc3339(p.from_ns, 3) +
+       " .. " + seal::utc_rfc3339(p.to_ns, 3) + ")";
+  s += ", signed by key " + r.signer_name + " " + r.signer_fingerprint;
+  s += r.pinned ? ", pinned" : ", NOT pinned";
+  return s;
+}
+
+void run_verify_bundle(const VerifyCliOptions& o) {
+  if (!o.from.empty() || !o.to.empty() || !o.base_dir.empty())
+    fail("--from, --to and --base-dir apply to --store, not to a bundle", kExitUsage);
+  bool damaged = false;
+  auto pack = seal::load_pack(o.bundle, &damaged);
+  if (!pack) {
+    if (!damaged) fail(pack.error().message, kExitUsage);
+    // A pack that was read but is not well formed (a truncated archive, say): tampered.
+    if (o.json) {
+      nlohmann::json j{
+          {"ok", false},
+          {"result", "invalid"},
+          {"bundle", o.bundle},
+          {"problems",
+           nlohmann::json::array({{{"file", o.bundle}, {"message", pack.error().message}}})}};
+      std::cout << j.dump(2) << "\n";
+    } else {
+      std::cout << "bundle:       " << o.bundle << "\nresult:       INVALID: 1 problem(s)\n"
+                << "problem: " << pack.error().message << "\n";
+    }
+    throw CLI::RuntimeError(kExitInvalid);
+  }
+  auto report = seal::verify_pack(*pack, o.key);
+  if (!report) fail(report.error().message, kExitUsage);
+  const seal::PackReport& p = *report;
+  const seal::VerifyReport& r = p.store;
+  const bool ok = r.ok();
+  if (o.json) {
+    nlohmann::json j = to_json(r);
+    j.erase("store");
+    j["bundle"] = p.source;
+    j["archive"] = p.archive;
+    j["result"] = !ok ? "invalid" : (r.pinned ? "verified" : "consistent, NOT pinned");
+    j["summary"] = pack_summary(p);
+    j["created_ns"] = p.created_ns;
+    j["range"] = {{"from_ns", p.from_ns}, {"to_ns", p.to_ns}};
+    j["events_in_range"] = p.events_in_range;
+    j["manifest_files"] = p.manifest_files;
+    j["first_log_index"] = p.first_log_index;
+    j["last_log_index"] = p.last_log_index;
+    j["newest_checkpoint"] = {{"size", p.newest_size}, {"root", p.newest_root}};
+    std::cout << j.dump(2) << "\n";
+  } else if (!o.quiet) {
+    std::cout << "bundle:       " << p.source << (p.archive ? " (archive)" : " (directory)")
+              << ", made " << seal::utc_rfc3339(p.created_ns, 3) << "\n";
+    std::cout << "manifest:     " << with_commas(p.manifest_files)
+              << " files, each checked against its size and BLAKE3\n";
+    std::cout << "newest:       checkpoint of " << with_commas(p.newest_size) << " windows, root "
+              << p.newest_root << "\n";
+    print_human(r);
+    if (ok) std::cout << "proven:       " << pack_summary(p) << "\n";
+  }
+  if (!o.json) print_problems(r, o.quiet);
+  if (!ok) throw CLI::RuntimeError(kExitInvalid);
+  if (!r.pinned) throw CLI::RuntimeError(kExitNotPinned);
+}
+
 void run_verify(const VerifyCliOptions& o) {
-  if (!o.store) fail("say what to verify: --store (the sealed store RITMA_OUT)", kExitUsage);
+  if (!o.bundle.empty()) {
+    if (o.store) fail("give either --store or a BUNDLE, not both", kExitUsage);
+    run_verify_bundle(o);
+    return;
+  }
+  if (!o.store)
+    fail("say what to verify: --store (the sealed store RITMA_OUT) or a BUNDLE (a ProofPack)",
+         kExitUsage);
   const store::StorePaths paths = store::resolve_store_paths(
       o.base_dir.empty() ? std::nullopt : std::optional<std::filesystem::path>(o.base_dir));
   seal::VerifyOptions vo;
@@ -266,14 +355,7 @@ void run_verify(const VerifyCliOptions& o) {
   } else if (!o.quiet) {
     print_human(r);
   }
-  if (!o.json) {
-    // Problems go to stdout with the summary (they are the result), even with --quiet.
-    for (const auto& p : r.problems) std::cout << "problem: " << p.to_string() << "\n";
-    if (r.problems_omitted != 0)
-      std::cout << "problem: ... and " << r.problems_omitted << " more\n";
-    if (o.quiet && !r.ok())
-      std::cout << "INVALID: " << r.problems.size() + r.problems_omitted << " problem(s)\n";
-  }
+  if (!o.json) print_problems(r, o.quiet);
   if (!r.ok()) throw CLI::RuntimeError(kExitInvalid);
 }
 
@@ -283,8 +365,12 @@ void register_verify_command(CLI::App& app) {
   auto opts = std::make_shared<VerifyCliOptions>();
   CLI::App* cmd = app.add_subcommand(
       "verify",
-      "Recompute and check every hash and signature of the sealed store (exit 0 verified, 1 "
-      "invalid or tampered, 2 usage or unreadable store)");
+      "Recompute and check every hash and signature of the sealed store (--store) or of a "
+      "ProofPack (BUNDLE, offline). Exit 0 verified (a bundle: with a pinned key), 1 invalid or "
+      "tampered, 2 usage or unreadable input, 3 a bundle internally consistent but its signing "
+      "key not pinned (--key)");
+  cmd->add_option("bundle", opts->bundle,
+                  "A ProofPack from `ritma export-proof`: its directory or .tar.zst file");
   cmd->add_flag("--store", opts->store, "Verify the sealed store RITMA_OUT");
   cmd->add_option("--base-dir", opts->base_dir,
                   "Store base directory (default: $RITMA_BASE_DIR or /var/lib/ritma)");

@@ -17,6 +17,7 @@
 #include "core/signed_note.h"
 #include "core/zstd_codec.h"
 #include "seal/atom_scan.h"
+#include "seal/cbor_fields.h"
 #include "seal/key_rotation.h"
 
 namespace ritma::seal {
@@ -26,46 +27,6 @@ namespace fs = std::filesystem;
 
 constexpr size_t kProofFields = 14;
 constexpr size_t kMaxSigBytes = 4096;
-
-// ---- encoding and strict decoding
-
-void put_path(cbor::Writer& w, const merkle::Proof& path) {
-  w.array(path.size());
-  for (const Hash32& h : path) w.bytes(h);
-}
-
-Error field_error(size_t i, const char* name, const std::string& want) {
-  return make_error("proof: field " + std::to_string(i) + " (" + name + ") is not " + want);
-}
-
-Result<uint64_t> get_uint(const cbor::Value::Array& a, size_t i, const char* name) {
-  if (!a[i].is_unsigned()) return field_error(i, name, "an unsigned integer");
-  return a[i].as_uint();
-}
-
-Result<Bytes> get_bytes(const cbor::Value::Array& a, size_t i, const char* name) {
-  if (a[i].type() != cbor::Type::kBytes) return field_error(i, name, "a byte string");
-  return a[i].as_bytes();
-}
-
-Result<merkle::Proof> get_path(const cbor::Value::Array& a, size_t i, const char* name) {
-  if (!a[i].is_array()) return field_error(i, name, "an array of 32-byte hashes");
-  const auto& items = a[i].as_array();
-  if (items.size() > kMaxProofPathHashes)
-    return field_error(i, name,
-                       "a path of at most " + std::to_string(kMaxProofPathHashes) +
-                           " hashes (it has " + std::to_string(items.size()) + ")");
-  merkle::Proof path;
-  path.reserve(items.size());
-  for (const auto& h : items) {
-    if (h.type() != cbor::Type::kBytes || h.as_bytes().size() != 32)
-      return field_error(i, name, "an array of 32-byte hashes");
-    Hash32 x{};
-    std::copy(h.as_bytes().begin(), h.as_bytes().end(), x.begin());
-    path.push_back(x);
-  }
-  return path;
-}
 
 // ---- small helpers
 
@@ -134,33 +95,28 @@ Bytes encode(const EventProof& p) {
 }
 
 Result<EventProof> decode_event_proof(ByteSpan b) {
+  const FieldReader r{"proof"};
   if (b.size() > kMaxEventProofBytes)
-    return make_error("proof: " + std::to_string(b.size()) + " bytes, more than the " +
-                      std::to_string(kMaxEventProofBytes) + " a proof may have");
+    return r.error(std::to_string(b.size()) + " bytes, more than the " +
+                   std::to_string(kMaxEventProofBytes) + " a proof may have");
   auto v = cbor::decode(b);
-  if (!v.ok()) return make_error("proof: " + v.error().message);
-  if (!v->is_array()) return make_error("proof: not an array");
-  const auto& a = v->as_array();
-  if (a.empty() || a[0].type() != cbor::Type::kText || a[0].as_text() != kEventProofTag)
-    return make_error("proof: tag is not \"" + std::string(kEventProofTag) + "\"");
-  if (a.size() != kProofFields)
-    return make_error("proof: " + std::to_string(a.size()) + " fields, expected " +
-                      std::to_string(kProofFields));
+  if (!v.ok()) return r.error(v.error().message);
+  RITMA_ASSIGN_OR_RETURN(const auto* ap, r.tagged_array(*v, kEventProofTag, kProofFields));
+  const auto& a = *ap;
   EventProof p;
-  RITMA_ASSIGN_OR_RETURN(p.atom, get_bytes(a, 1, "atom"));
-  RITMA_ASSIGN_OR_RETURN(p.seq, get_uint(a, 2, "seq"));
-  RITMA_ASSIGN_OR_RETURN(p.leaf_index, get_uint(a, 3, "leaf_index"));
-  RITMA_ASSIGN_OR_RETURN(p.leaf_count, get_uint(a, 4, "leaf_count"));
-  RITMA_ASSIGN_OR_RETURN(p.event_path, get_path(a, 5, "event_path"));
-  RITMA_ASSIGN_OR_RETURN(p.micro, get_bytes(a, 6, "micro"));
-  RITMA_ASSIGN_OR_RETURN(p.micro_sig, get_bytes(a, 7, "micro_sig"));
-  RITMA_ASSIGN_OR_RETURN(p.log_index, get_uint(a, 8, "log_index"));
-  RITMA_ASSIGN_OR_RETURN(p.log_size, get_uint(a, 9, "log_size"));
-  RITMA_ASSIGN_OR_RETURN(p.log_path, get_path(a, 10, "log_path"));
-  if (a[11].type() != cbor::Type::kText) return field_error(11, "checkpoint", "a text string");
-  p.checkpoint = a[11].as_text();
-  RITMA_ASSIGN_OR_RETURN(p.store, get_bytes(a, 12, "store"));
-  RITMA_ASSIGN_OR_RETURN(p.keys, get_bytes(a, 13, "keys"));
+  RITMA_ASSIGN_OR_RETURN(p.atom, r.get_bytes(a, 1, "atom"));
+  RITMA_ASSIGN_OR_RETURN(p.seq, r.get_uint(a, 2, "seq"));
+  RITMA_ASSIGN_OR_RETURN(p.leaf_index, r.get_uint(a, 3, "leaf_index"));
+  RITMA_ASSIGN_OR_RETURN(p.leaf_count, r.get_uint(a, 4, "leaf_count"));
+  RITMA_ASSIGN_OR_RETURN(p.event_path, r.get_path(a, 5, "event_path"));
+  RITMA_ASSIGN_OR_RETURN(p.micro, r.get_bytes(a, 6, "micro"));
+  RITMA_ASSIGN_OR_RETURN(p.micro_sig, r.get_bytes(a, 7, "micro_sig"));
+  RITMA_ASSIGN_OR_RETURN(p.log_index, r.get_uint(a, 8, "log_index"));
+  RITMA_ASSIGN_OR_RETURN(p.log_size, r.get_uint(a, 9, "log_size"));
+  RITMA_ASSIGN_OR_RETURN(p.log_path, r.get_path(a, 10, "log_path"));
+  RITMA_ASSIGN_OR_RETURN(p.checkpoint, r.get_text(a, 11, "checkpoint"));
+  RITMA_ASSIGN_OR_RETURN(p.store, r.get_bytes(a, 12, "store"));
+  RITMA_ASSIGN_OR_RETURN(p.keys, r.get_bytes(a, 13, "keys"));
   return p;
 }
 

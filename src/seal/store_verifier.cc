@@ -31,6 +31,7 @@
 #include "core/unique_fd.h"
 #include "seal/atom_scan.h"
 #include "seal/derived.h"
+#include "seal/proofpack.h"
 #include "seal/seal_format.h"
 
 namespace ritma::seal {
@@ -246,6 +247,8 @@ class Verifier {
     rep_.range_limited = o.from_ns.has_value() || o.to_ns.has_value();
     rep_.from_ns = o.from_ns;
     rep_.to_ns = o.to_ns;
+    range_from_ = o.from_ns.value_or(INT64_MIN);
+    range_to_ = o.to_ns.value_or(INT64_MAX);
   }
   ~Verifier() {
     if (dctx_ != nullptr) ZSTD_freeDCtx(dctx_);
@@ -254,6 +257,8 @@ class Verifier {
   Verifier& operator=(const Verifier&) = delete;
 
   Status run(const std::optional<std::string>& pinned_fp);
+  void run_pack(const PackFiles& pack, const Manifest& manifest, ByteSpan manifest_bytes,
+                const PackProof& proof, const std::optional<std::string>& pinned_fp);
 
  private:
   // ---- reporting
@@ -263,7 +268,8 @@ class Verifier {
       return;
     }
     VerifyProblem p;
-    p.file = std::move(file);
+    p.file = pack_ != nullptr && !file.empty() && !is_pack_level(file) ? kPackStoreDir + file
+                                                                       : std::move(file);
     p.window = w.stem;
     p.log_index = w.log_index;
     p.seq = seq;
@@ -298,6 +304,14 @@ class Verifier {
   void add_derived_problem(const std::string& msg);
 
   fs::path abs(const std::string& rel) const { return out_ / rel; }
+  // A file of the store (relative to RITMA_OUT) or, verifying a pack, of the pack: under
+  // store/, or at the pack's top for the pack's own files.
+  Status read_rel(const std::string& rel, size_t max, Bytes& out, bool* missing) const;
+  bool exists_rel(const std::string& rel) const;
+  static bool is_pack_level(const std::string& file) {
+    return file == kManifestFile || file == kManifestSigFile || file == kPackProofFile ||
+           file == kPackReadmeFile || file.starts_with("events/") || file.starts_with("store/");
+  }
 
   // ---- steps
   bool load_store();
@@ -335,6 +349,16 @@ class Verifier {
     }
     return -1;
   }
+
+  // Verifying a pack (§12.3): its files, the windows whose blocks it holds, and the roots of
+  // the checkpoints it carries (by tree size), once their signatures and consistency held.
+  const PackFiles* pack_ = nullptr;
+  std::set<uint64_t> pack_blocks_;
+  std::string pack_frame_name_;  // the micro file standing for the log frame being checked
+  std::map<uint64_t, Hash32> pack_roots_;
+  void check_pack_checkpoints(const PackProof& proof);
+  void check_pack_windows(const PackProof& proof);
+  void walk_pack();
 
   fs::path out_;
   const VerifyOptions& opts_;
@@ -381,6 +405,7 @@ class Verifier {
   std::vector<EventFacts> facts_;
   MerkleHasher hasher_;
   ZSTD_DCtx* dctx_ = nullptr;
+  int64_t range_from_ = INT64_MIN, range_to_ = INT64_MAX;
 
   // Per-window tallies.
   struct Tally {
@@ -478,7 +503,7 @@ void Verifier::maybe_progress(bool force) {
 bool Verifier::load_store() {
   bool missing = false;
   Bytes b;
-  auto st = read_into(abs(kStoreFile), kMaxRecordBytes, b, &missing);
+  auto st = read_rel(kStoreFile, kMaxRecordBytes, b, &missing);
   if (!st.ok()) {
     problem(kStoreFile, "cannot read: " + st.error().message);
     return false;
@@ -501,7 +526,7 @@ void Verifier::load_keys(const std::optional<std::string>& pinned_fp) {
   const Bytes store_bytes = file_buf_;
   bool missing = false;
   Bytes b;
-  auto st = read_into(abs(kKeysFile), kMaxRecordBytes, b, &missing);
+  auto st = read_rel(kKeysFile, kMaxRecordBytes, b, &missing);
   if (!st.ok()) {
     problem(kKeysFile, missing ? "missing: the store's keys cannot be established"
                                : "cannot read: " + st.error().message);
@@ -597,7 +622,7 @@ void Verifier::load_keys(const std::optional<std::string>& pinned_fp) {
   // node.pub is a convenience copy of the current key; say so when it is not.
   bool pub_missing = false;
   Bytes pub;
-  if (read_into(abs("_meta/keys/node.pub"), 4096, pub, &pub_missing).ok()) {
+  if (read_rel("_meta/keys/node.pub", 4096, pub, &pub_missing).ok()) {
     auto k2 = parse_public_key(as_chars(pub));
     if (!k2.ok() || k2->key != keys_.back().entry.public_key)
       note("_meta/keys/node.pub is not the store's current key " + keys_.back().out.fingerprint +
@@ -611,7 +636,7 @@ bool Verifier::check_detached(const std::string& file, const std::string& sig_fi
                               bool missing_is_unsealed) {
   Bytes b;
   bool missing = false;
-  auto st = read_into(abs(sig_file), kMaxSigBytes, b, &missing);
+  auto st = read_rel(sig_file, kMaxSigBytes, b, &missing);
   if (missing && missing_is_unsealed) {
     unsealed("file", file, w.stem,
              "written without its signature " + sig_file +
@@ -701,7 +726,7 @@ void Verifier::read_window_log() {
 
 void Verifier::check_record(uint64_t i, ByteSpan frame) {
   Rec& rec = recs_.emplace_back();
-  const std::string frame_name = std::string(kWindowLogFile);
+  const std::string frame_name = pack_ != nullptr ? pack_frame_name_ : std::string(kWindowLogFile);
   auto dm = decode_micro(frame);
   if (!dm.ok()) {
     problem(frame_name, WinRef{"", i}, std::nullopt,
@@ -788,11 +813,23 @@ void Verifier::check_record(uint64_t i, ByteSpan frame) {
     const bool events_overlap = m.event_count > 0 && m.min_wall_ns < to && m.max_wall_ns >= from;
     in = slot_overlaps || events_overlap;
   }
+  if (pack_ != nullptr) {
+    const bool held = pack_blocks_.count(i) != 0;
+    if (in && !held)
+      problem(kPackProofFile, w, std::nullopt,
+              "the window overlaps the pack's range but its blocks are not in the pack");
+    in = held;
+  }
   rec.in_range = in;
   if (in) {
     verify_window(i, m, frame, rec);
-  } else if (m.event_count != 0) {
-    run_start_.pending = false;  // its first event is not looked at
+  } else {
+    if (m.event_count != 0) run_start_.pending = false;  // its first event is not looked at
+    // A pack's other windows (of its complete hours) are there for their micro roots: their
+    // records must be the signed ones.
+    if (pack_ != nullptr) {
+      check_detached(micro, micro_sig_path(m), frame, m.sealed_ns, w);
+    }
   }
 }
 
@@ -800,7 +837,7 @@ void Verifier::verify_window(uint64_t i, const MicroRecord& m, ByteSpan frame, R
   const WinRef w{rec.stem, i};
   const std::string micro = micro_path(m);
   bool missing = false;
-  auto st = read_into(abs(micro), kMaxRecordBytes, file_buf_, &missing);
+  auto st = read_rel(micro, kMaxRecordBytes, file_buf_, &missing);
   if (!st.ok()) {
     problem(micro, w, std::nullopt,
             missing
@@ -903,7 +940,7 @@ void Verifier::verify_block(const MicroRecord& m, const WinRef& w, size_t k, uin
             "lists " + std::to_string(b.raw_bytes) + " raw bytes, more than a block holds");
 
   bool missing = false;
-  auto st = read_into(abs(file), kMaxBlockFileBytes, block_buf_, &missing);
+  auto st = read_rel(file, kMaxBlockFileBytes, block_buf_, &missing);
   if (!st.ok()) {
     problem(file, w, std::nullopt,
             (missing ? "missing block (" + seqs + ")" : "cannot read: " + st.error().message));
@@ -1003,6 +1040,8 @@ void Verifier::verify_block(const MicroRecord& m, const WinRef& w, size_t k, uin
       tally_.max_wall = std::max(tally_.max_wall, a.wall_ns);
     }
     ++tally_.events;
+    if (rep_.range_limited && a.wall_ns >= range_from_ && a.wall_ns < range_to_) [[likely]]
+      ++rep_.events_in_range;
     if (a.type < tally_.small_types.size()) {
       ++tally_.small_types[a.type];
     } else {
@@ -1112,7 +1151,7 @@ void Verifier::check_note(std::string_view text, uint64_t rec_index, const WinRe
 
 void Verifier::snapshot_checkpoints() {
   checkpoint_file_status_ =
-      read_into(abs(kCheckpointFile), kMaxRecordBytes, checkpoint_file_, &checkpoint_file_missing_);
+      read_rel(kCheckpointFile, kMaxRecordBytes, checkpoint_file_, &checkpoint_file_missing_);
   auto cl = MappedFile::open(abs(kCheckpointLogFile), kMaxLogBytes, &checkpoint_log_missing_);
   if (cl.ok()) {
     checkpoint_log_.emplace(std::move(cl).value());
@@ -1333,9 +1372,18 @@ void Verifier::check_hours() {
     const std::string chain_sig = dir + "/proofs/chain.sig";
     for (const auto* f : {&hour_file, &hour_sig, &chain_file, &chain_sig}) named_.insert(*f);
     const uint64_t end = h.first + h.count;  // closing checkpoint size
-    const CheckpointRef closing{end, log_roots_[end - 1]};
+    CheckpointRef closing{end, {}};
+    bool closing_known = true;
+    if (pack_ == nullptr) {
+      closing.root = log_roots_[end - 1];
+    } else if (auto it = pack_roots_.find(end); it != pack_roots_.end()) {
+      closing.root = it->second;
+    } else {
+      closing_known = false;
+    }
     const WinRef w{recs_[end - 1].stem, end - 1};
-    const auto prev = previous;
+    auto prev = previous;
+    const bool first_in_pack = pack_ != nullptr && &h == &hours.front();
     previous = std::make_pair(h.start, closing);
     if (rep_.range_limited && !h.in_range) continue;
 
@@ -1343,7 +1391,7 @@ void Verifier::check_hours() {
                              std::to_string(h.first) + ".." + std::to_string(end - 1) + ")";
     bool missing = false;
     Bytes hb;
-    auto st = read_into(abs(hour_file), kMaxRecordBytes, hb, &missing);
+    auto st = read_rel(hour_file, kMaxRecordBytes, hb, &missing);
     // The hour of the last record is closed only when a later hour begins: its proofs may be
     // absent, or half written if the sensor stopped while closing it.
     const bool closing_tail = h.start == last_hour;
@@ -1353,7 +1401,7 @@ void Verifier::check_hours() {
       } else if (!closing_tail) {
         problem(hour_file, w, std::nullopt, "missing: " + span + " is over but has no hour root");
         std::error_code ec;
-        if (!fs::exists(abs(chain_file), ec))
+        if (!exists_rel(chain_file))
           problem(chain_file, w, std::nullopt, "missing: " + span + " has no chain link");
       }
       continue;
@@ -1384,7 +1432,11 @@ void Verifier::check_hours() {
         problem(hour_file, w, std::nullopt,
                 "event_count " + std::to_string(hr->event_count) + ", the hour's records hold " +
                     std::to_string(h.events));
-      if (hr->closing != closing)
+      if (!closing_known)
+        problem(hour_file, w, std::nullopt,
+                "the pack holds no checkpoint of size " + std::to_string(end) +
+                    " (the hour's closing checkpoint)");
+      else if (hr->closing != closing)
         problem(hour_file, w, std::nullopt,
                 "closing checkpoint (size " + std::to_string(hr->closing.tree_size) +
                     ") is not the window-log tree at size " + std::to_string(end));
@@ -1392,7 +1444,7 @@ void Verifier::check_hours() {
     }
     // The chain link.
     Bytes cb;
-    st = read_into(abs(chain_file), kMaxRecordBytes, cb, &missing);
+    st = read_rel(chain_file, kMaxRecordBytes, cb, &missing);
     if (!st.ok()) {
       if (missing && closing_tail) {
         unsealed("file", hour_file, w.stem,
@@ -1414,13 +1466,28 @@ void Verifier::check_hours() {
       problem(chain_file, w, std::nullopt, "store_id or node_id is not the store's");
     if (ch->hour_start_ns != h.start)
       problem(chain_file, w, std::nullopt, "hour_start_ns is not the hour of its directory");
+    if (first_in_pack && ch->previous) {
+      // The pack starts with this hour: the previous hour's closing checkpoint is one of the
+      // pack's checkpoints.
+      auto it = pack_roots_.find(ch->previous->second.tree_size);
+      if (it == pack_roots_.end())
+        problem(chain_file, w, std::nullopt,
+                "previous names the checkpoint of size " +
+                    std::to_string(ch->previous->second.tree_size) +
+                    ", which the pack does not hold");
+      else if (it->second != ch->previous->second.root)
+        problem(chain_file, w, std::nullopt,
+                "previous (size " + std::to_string(ch->previous->second.tree_size) +
+                    ") is not the pack's checkpoint of that size");
+      prev = ch->previous;
+    }
     if (ch->previous != prev) {
       problem(chain_file, w, std::nullopt,
               prev ? "previous is not the checkpoint that closed hour " + format_time(prev->first) +
                          " (size " + std::to_string(prev->second.tree_size) + ")"
                    : "previous must be null for the store's first hour");
     }
-    if (ch->closing != closing)
+    if (closing_known && ch->closing != closing)
       problem(chain_file, w, std::nullopt,
               "closing is not the window-log tree at size " + std::to_string(end));
     if (ch->hour_root_b3 != blake3(hb))
@@ -1429,6 +1496,193 @@ void Verifier::check_hours() {
         check_detached(chain_file, chain_sig, cb, ch->closed_ns, w, closing_tail);
     if (hour_signed && chain_signed && rep_.problems.size() + rep_.problems_omitted == before)
       ++rep_.hours_closed;
+  }
+}
+
+Status Verifier::read_rel(const std::string& rel, size_t max, Bytes& out, bool* missing) const {
+  if (pack_ == nullptr) return read_into(abs(rel), max, out, missing);
+  const std::string key = is_pack_level(rel) ? rel : kPackStoreDir + rel;
+  auto it = pack_->files.find(key);
+  if (it == pack_->files.end()) {
+    *missing = true;
+    return make_error(key + ": not in the pack");
+  }
+  *missing = false;
+  if (it->second.size() > max)
+    return make_error(key + ": " + std::to_string(it->second.size()) + " bytes, more than " +
+                      std::to_string(max));
+  out.assign(it->second.begin(), it->second.end());
+  return {};
+}
+
+bool Verifier::exists_rel(const std::string& rel) const {
+  if (pack_ == nullptr) {
+    std::error_code ec;
+    return fs::exists(abs(rel), ec);
+  }
+  return pack_->files.count(is_pack_level(rel) ? rel : kPackStoreDir + rel) != 0;
+}
+
+// ---- a pack (§12.3)
+
+void Verifier::run_pack(const PackFiles& pack, const Manifest& manifest, ByteSpan manifest_bytes,
+                        const PackProof& proof, const std::optional<std::string>& pinned_fp) {
+  pack_ = &pack;
+  if (!load_store()) return;
+  load_keys(pinned_fp);
+  if (manifest.store_id != store_.store_id || manifest.node_id != store_.node_id)
+    problem(kManifestFile, "store_id or node_id is not the store's (store/_meta/store.cbor)");
+  if (proof.store_id != store_.store_id)
+    problem(kPackProofFile, "store_id is not the store's (store/_meta/store.cbor)");
+  check_detached(kManifestFile, kManifestSigFile, manifest_bytes, manifest.created_ns, WinRef{});
+  check_pack_checkpoints(proof);
+  check_pack_windows(proof);
+  check_hours();
+  walk_pack();
+  if (untrusted_count_ > kUntrustedListed)
+    problem("", WinRef{}, std::nullopt,
+            std::to_string(untrusted_count_ - kUntrustedListed) +
+                " more signatures by keys the pinned key does not vouch for");
+  for (const auto& k : keys_) rep_.keys.push_back(k.out);
+  rep_.checkpoints_consistent = rep_.checkpoints == proof.checkpoints.size() && !recs_.empty();
+}
+
+// The pack's checkpoints: each a valid signed note of this store's window log, ascending sizes,
+// each consistent with the next; the last (newest) is what every window's path leads to.
+void Verifier::check_pack_checkpoints(const PackProof& proof) {
+  const std::string f = kPackProofFile;
+  if (proof.checkpoints.empty()) {
+    problem(f, "holds no checkpoint");
+    return;
+  }
+  if (proof.consistency.size() + 1 != proof.checkpoints.size()) {
+    problem(f, std::to_string(proof.checkpoints.size()) + " checkpoints need " +
+                   std::to_string(proof.checkpoints.size() - 1) + " consistency proofs, it has " +
+                   std::to_string(proof.consistency.size()));
+    return;
+  }
+  std::vector<std::optional<note::Checkpoint>> cps;
+  for (size_t j = 0; j < proof.checkpoints.size(); ++j) {
+    const std::string& text = proof.checkpoints[j];
+    const std::string label = "checkpoint " + std::to_string(j);
+    const size_t split = text.rfind("\n\n");
+    auto cp = split == std::string::npos
+                  ? Result<note::Checkpoint>(make_error("not a signed note"))
+                  : note::parse_checkpoint_body(std::string_view(text).substr(0, split + 1));
+    if (!cp.ok()) {
+      problem(f, label + ": " + cp.error().message);
+      cps.emplace_back();
+      continue;
+    }
+    if (cp->origin != origin_)
+      problem(f, label + ": origin \"" + cp->origin + "\", expected \"" + origin_ + "\"");
+    if (!cp->extensions.empty()) problem(f, label + ": has extension lines");
+    if (cp->size == 0) problem(f, label + ": an empty log");
+    if (j > 0 && cps[j - 1] && cp->size <= cps[j - 1]->size)
+      problem(f, label + ": size " + std::to_string(cp->size) +
+                     " does not grow (checkpoints are in ascending size)");
+    cps.emplace_back(std::move(cp).value());
+  }
+  for (size_t j = 0; j + 1 < cps.size(); ++j) {
+    if (!cps[j] || !cps[j + 1]) continue;
+    if (!merkle::verify_consistency(cps[j]->size, cps[j + 1]->size, cps[j]->root, cps[j + 1]->root,
+                                    proof.consistency[j]))
+      problem(f, "consistency proof " + std::to_string(j) + " (size " +
+                     std::to_string(cps[j]->size) + " to " + std::to_string(cps[j + 1]->size) +
+                     ") does not verify: the checkpoints are not one log");
+  }
+  // Signatures are checked once the windows are known (a checkpoint's key is the one valid
+  // when its last window was sealed, §10.6): remember the texts.
+  for (size_t j = 0; j < cps.size(); ++j) {
+    if (cps[j]) pack_roots_.emplace(cps[j]->size, cps[j]->root);
+  }
+  rep_.log_records = cps.back() ? cps.back()->size : 0;
+}
+
+void Verifier::check_pack_windows(const PackProof& proof) {
+  const std::string f = kPackProofFile;
+  if (proof.windows.empty()) {
+    problem(f, "lists no window");
+    return;
+  }
+  const uint64_t first = proof.windows.front().log_index;
+  uint64_t newest_size = 0;
+  Hash32 newest_root{};
+  if (!pack_roots_.empty()) std::tie(newest_size, newest_root) = *pack_roots_.rbegin();
+  for (const auto& r : proof.windows) {
+    if (r.has_blocks) pack_blocks_.insert(r.log_index);
+  }
+  recs_.resize(first);  // the log's earlier records are not in the pack
+  for (size_t j = 0; j < proof.windows.size(); ++j) {
+    const PackWindowRef& r = proof.windows[j];
+    const uint64_t i = first + j;
+    if (r.log_index != i) {
+      problem(f, "window " + std::to_string(j) + " has log index " + std::to_string(r.log_index) +
+                     ", expected " + std::to_string(i) +
+                     " (the windows are contiguous in the window log)");
+      return;
+    }
+    pack_frame_name_ = r.micro_file;
+    Bytes frame;
+    bool missing = false;
+    auto st = read_rel(r.micro_file, kMaxRecordBytes, frame, &missing);
+    if (!st.ok()) {
+      problem(r.micro_file, WinRef{"", i}, std::nullopt,
+              missing ? "missing micro record (proof.cbor lists it)" : st.error().message);
+      recs_.emplace_back();
+      continue;
+    }
+    check_record(i, frame);
+    if (recs_.back().decoded) {
+      const std::string named = recs_.back().stem + ".cbor";
+      if (named != r.micro_file)
+        problem(f, WinRef{recs_.back().stem, i}, std::nullopt,
+                "names the micro file " + r.micro_file + ", the record is " + named);
+    }
+    if (newest_size == 0) continue;
+    if (!merkle::verify_inclusion(merkle::leaf_hash(frame), i, newest_size, r.log_path,
+                                  newest_root))
+      problem(f, WinRef{recs_.back().stem, i}, std::nullopt,
+              "the window-log inclusion path does not lead to the newest checkpoint (size " +
+                  std::to_string(newest_size) + ")");
+    maybe_progress();
+  }
+  const uint64_t end = first + proof.windows.size();
+  if (newest_size != 0 && end > newest_size)
+    problem(f, "the windows reach log index " + std::to_string(end - 1) +
+                   ", beyond the newest checkpoint (size " + std::to_string(newest_size) + ")");
+  if (!pack_blocks_.empty() && pack_roots_.count(*pack_blocks_.rbegin() + 1) == 0)
+    problem(f, "holds no checkpoint of size " + std::to_string(*pack_blocks_.rbegin() + 1) +
+                   " (the one signed after the range's last window)");
+  // The checkpoints' signatures, each by the key of its last window's time (or a later one).
+  for (size_t j = 0; j < proof.checkpoints.size(); ++j) {
+    const std::string& text = proof.checkpoints[j];
+    const size_t split = text.rfind("\n\n");
+    if (split == std::string::npos) continue;
+    auto cp = note::parse_checkpoint_body(std::string_view(text).substr(0, split + 1));
+    if (!cp.ok() || cp->size == 0) continue;
+    const uint64_t ri = std::min<uint64_t>(cp->size - 1, recs_.size() - 1);
+    const WinRef w{recs_[ri].stem, cp->size - 1};
+    const size_t before = rep_.problems.size();
+    check_note(text, ri, w, f,
+               "checkpoint " + std::to_string(j) + " (size " + std::to_string(cp->size) + ")");
+    if (rep_.problems.size() == before) ++rep_.checkpoints;
+  }
+}
+
+// Files of the pack's store/ that no window of proof.cbor names.
+void Verifier::walk_pack() {
+  static const std::set<std::string> kStoreFiles = {std::string(kPackStoreDir) + kStoreFile,
+                                                    std::string(kPackStoreDir) + kStoreSigFile,
+                                                    std::string(kPackStoreDir) + kKeysFile};
+  for (const auto& [path, bytes] : pack_->files) {
+    if (!path.starts_with(kPackStoreDir) || kStoreFiles.count(path) != 0) continue;
+    const std::string rel = path.substr(std::string_view(kPackStoreDir).size());
+    if (named_.count(rel) != 0) continue;
+    const auto wp = parse_windows_path(rel);
+    problem(path, WinRef{wp ? wp->stem : "", std::nullopt}, std::nullopt,
+            wp && wp->kind == "proofs" ? "a proof file of an hour that has no window in the pack"
+                                       : "not named by any window of the pack");
   }
 }
 
@@ -1526,6 +1780,18 @@ void Verifier::list_unsealed() {
 }
 
 }  // namespace
+
+void detail::verify_pack_evidence(const PackFiles& pack, const Manifest& manifest,
+                                  ByteSpan manifest_bytes, const PackProof& proof,
+                                  const std::optional<std::string>& pinned_fp,
+                                  VerifyReport& report) {
+  VerifyOptions options;
+  options.from_ns = manifest.from_ns;
+  options.to_ns = manifest.to_ns;
+  options.check_derived = false;
+  Verifier v(fs::path(pack.source), options, report);
+  v.run_pack(pack, manifest, manifest_bytes, proof, pinned_fp);
+}
 
 std::string VerifyProblem::to_string() const {
   std::string s = file.empty() ? std::string("store") : file;

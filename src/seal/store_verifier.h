@@ -101,6 +101,7 @@ struct VerifyReport {
   uint64_t loss_events = 0;       // type 100 atoms
   uint64_t lost_records = 0;      // sum of their counts (micro loss_count)
   uint64_t filtered_records = 0;  // sum of type 101 counts
+  uint64_t events_in_range = 0;   // verified events whose wall_ns lies in [from_ns, to_ns)
   std::optional<uint64_t> first_seq, last_seq;
   std::optional<int64_t> min_wall_ns, max_wall_ns;
   uint64_t checkpoints = 0;             // frames of checkpoints.log verified
