@@ -36,11 +36,7 @@ struct ExportCliOptions {
 
 int64_t time_or_fail(const char* option, const std::string& text) {
   const auto t = parse_time(text);
-  if (!t)
-    fail(std::string("invalid ") + option + " \"" + text +
-             "\": expected RFC 3339 (2026-11-22T03:12:00Z), Unix seconds, Unix nanoseconds, "
-             "\"now\", or a duration before now (10m, 1h30m)",
-         kExitUsage);
+  if (!t) fail(std::string("invalid ") + option + " \"" + text + "\": " + kTimeFormats, kExitUsage);
   return *t;
 }
 

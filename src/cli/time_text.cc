@@ -1,6 +1,7 @@
 #include "cli/time_text.h"
 
 #include <chrono>
+#include <cstdint>
 
 namespace ritma::cli {
 
@@ -25,7 +26,10 @@ std::optional<int64_t> fraction_ns(std::string_view digits) {
 std::optional<int64_t> parse_uint(std::string_view s, size_t max_digits) {
   if (!all_digits(s) || s.size() > max_digits) return std::nullopt;
   int64_t v = 0;
-  for (char c : s) v = v * 10 + (c - '0');
+  for (char c : s) {
+    if (v > (INT64_MAX - (c - '0')) / 10) return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
   return v;
 }
 
@@ -68,7 +72,7 @@ std::optional<int64_t> parse_duration(std::string_view s) {
 std::optional<int64_t> parse_time(std::string_view s) {
   if (s == "now") return now_ns();
   // Unix nanoseconds: more digits than epoch seconds have until the year 2286.
-  if (all_digits(s) && s.size() > 10) return parse_uint(s, 18);
+  if (all_digits(s) && s.size() > 10) return parse_uint(s, 19);
   // Epoch seconds with an optional fraction.
   const size_t dot = s.find('.');
   if (all_digits(s.substr(0, dot)) && s.substr(0, dot).size() <= 10) {

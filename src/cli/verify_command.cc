@@ -47,11 +47,7 @@ struct VerifyCliOptions {
 
 int64_t parse_time_or_fail(const char* option, const std::string& text) {
   const auto t = parse_time(text);
-  if (!t)
-    fail(std::string("invalid ") + option + " \"" + text +
-             "\": expected RFC 3339 (2026-11-22T03:12:00Z), Unix seconds (1795316000.5), Unix "
-             "nanoseconds, \"now\", or a duration before now (10m, 1h30m)",
-         kExitUsage);
+  if (!t) fail(std::string("invalid ") + option + " \"" + text + "\": " + kTimeFormats, kExitUsage);
   return *t;
 }
 
@@ -140,10 +136,11 @@ nlohmann::json to_json(const seal::VerifyReport& r) {
   return j;
 }
 
-void print_human(const seal::VerifyReport& r) {
+// `pack`: the report is of a ProofPack (its windows linked to the newest checkpoint by paths).
+void print_human(const seal::VerifyReport& r, bool pack = false) {
   const uint64_t total_problems = r.problems.size() + r.problems_omitted;
-  std::cout << "store:        " << r.out_dir.string() << " (node " << r.node_id << ", store "
-            << r.store_id << ")\n";
+  std::cout << (pack ? "evidence:     node " : "store:        " + r.out_dir.string() + " (node ")
+            << r.node_id << ", store " << r.store_id << (pack ? "\n" : ")\n");
   std::cout << "result:       "
             << (r.ok() ? "VERIFIED" : "INVALID: " + std::to_string(total_problems) + " problem(s)")
             << "\n";
@@ -172,7 +169,8 @@ void print_human(const seal::VerifyReport& r) {
   }
   std::cout << "windows:      " << with_commas(r.windows) << " verified ("
             << with_commas(r.empty_windows) << " empty) of " << with_commas(r.log_records)
-            << " in the window log, " << with_commas(r.blocks) << " blocks\n";
+            << (pack ? " windows in the log at the newest checkpoint, " : " in the window log, ")
+            << with_commas(r.blocks) << " blocks\n";
   std::cout << "events:       " << with_commas(r.events);
   if (r.first_seq) std::cout << " (seq " << *r.first_seq << ".." << *r.last_seq << ")";
   std::cout << "; " << with_commas(r.loss_events) << " loss events recording "
@@ -182,10 +180,11 @@ void print_human(const seal::VerifyReport& r) {
     std::cout << "time:         " << seal::utc_rfc3339(*r.min_wall_ns, 3) << " .. "
               << seal::utc_rfc3339(*r.max_wall_ns, 3) << "\n";
   std::cout << "checkpoints:  " << with_commas(r.checkpoints)
-            << (r.checkpoints_consistent
-                    ? ", every one the root of the one recomputed window-log tree (so each is "
-                      "consistent with the next)"
-                    : "")
+            << (!r.checkpoints_consistent ? ""
+                : pack ? " signed, each consistent with the next (RFC 9162 proofs), every "
+                         "window included in the newest"
+                       : ", every one the root of the one recomputed window-log tree (so each "
+                         "is consistent with the next)")
             << "\n";
   std::cout << "hours closed: " << with_commas(r.hours_closed)
             << " (hour roots and chain links recomputed)\n";
@@ -315,7 +314,7 @@ void run_verify_bundle(const VerifyCliOptions& o) {
               << " files, each checked against its size and BLAKE3\n";
     std::cout << "newest:       checkpoint of " << with_commas(p.newest_size) << " windows, root "
               << p.newest_root << "\n";
-    print_human(r);
+    print_human(r, true);
     if (ok) std::cout << "proven:       " << pack_summary(p) << "\n";
   }
   if (!o.json) print_problems(r, o.quiet);

@@ -804,6 +804,65 @@ TEST(Sensor, SealedStoreVerifiesAfterATwoMinuteCaptureAndMatchesTheHotIndex) {
   EXPECT_EQ(py.exit_code, 0) << py.out << py.err;
 }
 
+// Issue 5: a range of a live capture, exported as a ProofPack and carried where no store
+// exists, verifies offline with the node's fingerprint, and holds exactly the events
+// `ritma events` shows for that range.
+TEST(Sensor, AProofPackOfALiveCaptureVerifiesOfflineAndCountsWhatEventsShows) {
+  REQUIRE_ROOT();
+  test::TempDir dir;
+  const auto base = dir / "store";
+  const pid_t work = seal_tests::start_workload(dir.path());
+  {
+    SensorProcess sensor(base, {"--window", "2", "--duration", "12s"});
+    ASSERT_TRUE(sensor.wait_recording()) << sensor.stderr_text();
+    ASSERT_EQ(sensor.wait_exit(), 0) << sensor.stderr_text();
+  }
+  seal_tests::stop_workload(work);
+  const auto events = all_events(base);
+  ASSERT_GT(events.size(), 100u);
+  int64_t lo = INT64_MAX, hi = INT64_MIN;
+  for (const auto& e : events) {
+    lo = std::min(lo, e.wall_ns);
+    hi = std::max(hi, e.wall_ns);
+  }
+  // A range inside the capture, not aligned to windows.
+  const int64_t from = lo + 3'300'000'000, to = hi - 3'100'000'000;
+  ASSERT_LT(from, to);
+  const auto shown = test::run_program({RITMA_BIN, "events", "--base-dir", base.string(), "--from",
+                                        std::to_string(from), "--to", std::to_string(to), "--limit",
+                                        "0", "--json"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  const auto shown_count =
+      static_cast<uint64_t>(std::count(shown.out.begin(), shown.out.end(), '\n'));
+  ASSERT_GT(shown_count, 0u);
+  const std::string fp = seal_tests::node_fingerprint(base);
+  ASSERT_EQ(fp.size(), 64u);
+  // Both forms, then carried where nothing of the store is.
+  test::TempDir elsewhere;
+  for (const std::string form : {"pack.tar.zst", "pack"}) {
+    const auto ex = test::run_program({RITMA_BIN, "export-proof", "--base-dir", base.string(),
+                                       "--from", std::to_string(from), "--to", std::to_string(to),
+                                       "--out", (dir / form).string(), "--json"});
+    ASSERT_EQ(ex.exit_code, 0) << ex.out << ex.err;
+    std::filesystem::rename(dir / form, elsewhere / form);
+  }
+  std::filesystem::remove_all(base);
+  for (const std::string form : {"pack.tar.zst", "pack"}) {
+    SCOPED_TRACE(form);
+    const auto moved = elsewhere / form;
+    const auto v = test::run_program({RITMA_BIN, "verify", moved.string(), "--key", fp, "--json"});
+    ASSERT_EQ(v.exit_code, 0) << v.out << v.err;
+    const auto report = nlohmann::json::parse(v.out);
+    EXPECT_TRUE(report["pinned"].get<bool>());
+    EXPECT_EQ(report["events_in_range"].get<uint64_t>(), shown_count);
+    EXPECT_GE(report["windows"].get<uint64_t>(), 3u);
+    // Not pinned: internally consistent, exit 3.
+    const auto unpinned = test::run_program({RITMA_BIN, "verify", moved.string()});
+    EXPECT_EQ(unpinned.exit_code, 3) << unpinned.out << unpinned.err;
+    EXPECT_NE(unpinned.out.find("NOT pinned"), std::string::npos) << unpinned.out;
+  }
+}
+
 TEST(Sensor, SealedStoreVerifiesAfterEachOfTwentySigkills) {
   REQUIRE_ROOT();
   test::TempDir dir;
