@@ -116,12 +116,19 @@ void run_export(const ExportCliOptions& o) {
     std::cout << j.dump(2) << "\n";
     return;
   }
+  std::error_code ec;
+  const auto on_disk = std::filesystem::is_regular_file(r.written, ec)
+                           ? std::filesystem::file_size(r.written, ec)
+                           : r.bytes;
   std::cout << "wrote " << r.written.string() << ": " << r.events << " events in " << r.windows
-            << " windows (" << r.events_in_range << " in " << seal::utc_rfc3339(r.from_ns, 3)
-            << " .. " << seal::utc_rfc3339(r.to_ns, 3) << "), " << r.context_windows
-            << " more window records and " << r.hours << " hour roots for the hours' roots, "
-            << r.files << " files, " << r.bytes << " bytes\n"
-            << "check it anywhere with: ritma verify " << r.written.string()
+            << " windows (" << r.events_in_range << " of them in "
+            << seal::utc_rfc3339(r.from_ns, 3) << " .. " << seal::utc_rfc3339(r.to_ns, 3) << ")";
+  if (r.hours != 0)
+    std::cout << ", " << r.hours << " complete hour(s) with their roots and " << r.context_windows
+              << " more window records";
+  std::cout << "; " << r.files << " files, " << r.bytes << " bytes"
+            << (on_disk != r.bytes ? " (" + std::to_string(on_disk) + " compressed)" : "")
+            << "\ncheck it anywhere with: ritma verify " << r.written.string()
             << " --key <fingerprint from `ritma keys show` on a trusted copy>\n";
 }
 
