@@ -28,6 +28,8 @@ PACKAGES=(
   # tests and benchmarks (independent implementations we check against)
   libgtest-dev libgmock-dev libbenchmark-dev b3sum python3 python3-nacl python3-cbor2 coreutils hyperfine
   bpftrace sqlite3 util-linux zstd bc make
+  # the viewer's browser test (tests/viewer): headless Chromium (node and npm: below)
+  chromium
 )
 
 missing=()
@@ -36,6 +38,8 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+# node and npm for the viewer's browser test: Debian's, unless a node with its own npm is there.
+if ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
 
 install_missing() {
 
@@ -58,6 +62,15 @@ if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#PACKAGES[@]} Debian packages present"
 else
   install_missing
+fi
+
+# playwright-core (pinned in tests/viewer/package.json) drives Debian's chromium in the viewer's
+# browser test; it goes into tests/viewer/node_modules (git-ignored), never system-wide.
+if [ ! -f tests/viewer/node_modules/playwright-core/package.json ] ||
+   ! grep -q "\"version\": \"$(sed -n 's/.*"playwright-core": "\(.*\)".*/\1/p' tests/viewer/package.json)\"" \
+     tests/viewer/node_modules/playwright-core/package.json; then
+  echo "setup: installing playwright-core into tests/viewer/node_modules"
+  (cd tests/viewer && npm install --no-audit --no-fund --no-package-lock --loglevel=error)
 fi
 
 if [ $build = 1 ]; then

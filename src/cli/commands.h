@@ -33,4 +33,8 @@ void register_verify_event_command(CLI::App& app);
 // checked offline by `ritma verify BUNDLE`.
 void register_export_command(CLI::App& app);
 
+// `ritma serve`: a read-only web viewer (embedded in the binary) of the sealed store or of a
+// ProofPack bundle, with a JSON API; see docs/VIEWER.md.
+void register_serve_command(CLI::App& app);
+
 }  // namespace ritma::cli
