@@ -1,6 +1,6 @@
-// `verify_bench [EVENTS] [REPEATS] [--keep]`: the sealed-store verifier's throughput (events/s on
-// one core) over a store of realistic synthetic events built with the real sealer, next to peers
-// measured in the same run over the same atoms:
+// `verify_bench [EVENTS] [REPEATS] [--keep] [--pack]`: the sealed-store verifier's throughput
+// (events/s on one core) over a store of realistic synthetic events built with the real sealer,
+// next to peers measured in the same run over the same atoms:
 //
 //   leaf-hash floor  SHA-256(0x00 || atom) of every atom, already in memory (the one step no
 //                    verifier can skip), through merkle::leaf_hash
@@ -11,10 +11,18 @@
 //
 // and prints verify_store's rate, its ratio to the floors, and whether it meets the target of
 // 2,000,000 events/s per core. Each figure is the best of REPEATS runs (default 3).
+//
+// --pack also exports the whole store as a ProofPack (export_pack, as `ritma export-proof` does:
+// a directory and a .tar.zst) and times, interleaved round by round with verify_store over the
+// same events, verify_pack on the pack already in memory and load_pack + verify_pack from the
+// directory and from the archive; the target then applies to load_pack + verify_pack of the
+// directory. --keep leaves the store and the packs in /tmp (bench/pack_verify.sh times the CLI
+// on them).
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -28,6 +36,7 @@
 #include "core/merkle.h"
 #include "core/zstd_codec.h"
 #include "seal/atom_scan.h"
+#include "seal/proofpack.h"
 #include "seal/sealer.h"
 #include "seal/store_verifier.h"
 
@@ -139,12 +148,130 @@ double best_of(int repeats, F&& f) {
   return best;
 }
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// The JSON view of an event in events/events.jsonl, about the size of `ritma events --json`'s.
+std::string event_json(const Event& e, uint64_t log_index, uint64_t leaf) {
+  std::string s = "{\"seq\": " + std::to_string(e.seq) +
+                  ", \"wall_ns\": " + std::to_string(e.wall_ns) +
+                  ", \"type\": " + std::to_string(static_cast<int>(e.type)) +
+                  ", \"pid\": " + std::to_string(e.pid) + ", \"uid\": " + std::to_string(e.uid) +
+                  ", \"comm\": \"" + e.comm + "\", \"exe\": \"" + e.exe + "\"";
+  if (!e.path.empty()) s += ", \"path\": \"" + e.path + "\"";
+  s += ", \"log_index\": " + std::to_string(log_index) +
+       ", \"leaf_index\": " + std::to_string(leaf) + "}";
+  return s;
+}
+
+// --pack: the whole store as a ProofPack, verify_pack timed against verify_store (see the top).
+bool pack_bench(const fs::path& dir, const fs::path& out, const ritma::SigningKey& key,
+                const std::string& fp, uint64_t n_events, int repeats, double t_verify_best,
+                double t_leaf, double t_unzstd) {
+  namespace seal = ritma::seal;
+  const fs::path pack_dir = dir / "pack";
+  const fs::path pack_tar = dir / "pack.tar.zst";
+  for (const fs::path& p : {pack_dir, pack_tar}) {
+    seal::ExportOptions eo;
+    eo.from_ns = 0;
+    eo.to_ns = INT64_MAX;
+    eo.out = p;
+    eo.signing_key = ritma::NamedSigningKey{"ritma-node-bench",
+                                            ritma::SigningKey::from_seed(key.seed()).value()};
+    eo.event_json = event_json;
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto o = seal::export_pack(out, eo);
+    if (o.failure != seal::ExportOutcome::Failure::kNone) die("export_pack: " + o.message);
+    if (o.events != n_events) die("export_pack exported another number of events");
+    std::error_code ec;
+    const auto size = fs::is_directory(p) ? o.bytes : fs::file_size(p, ec);
+    std::printf("exported %s: %llu windows, %llu files, %.1f MiB on disk, in %.2f s\n", p.c_str(),
+                static_cast<unsigned long long>(o.windows),
+                static_cast<unsigned long long>(o.files), static_cast<double>(size) / (1 << 20),
+                seconds_since(t0));
+  }
+  auto in_memory = seal::load_pack(pack_dir);
+  if (!in_memory.ok()) die(in_memory.error().message);
+  auto check = [&](const ritma::Result<seal::PackReport>& r, const char* what) {
+    if (!r.ok()) die(std::string(what) + ": " + r.error().message);
+    if (!r->ok()) die(std::string(what) + ": " + r->store.problems.front().to_string());
+    if (r->store.events != n_events) die(std::string(what) + ": counted another number of events");
+  };
+  // Interleaved: each round runs every contender once, so drift in the machine's load hits all.
+  std::vector<double> t_store, t_pack_mem, t_pack_dir, t_pack_tar;
+  seal::VerifyOptions vo;
+  vo.pinned_key = fp;
+  for (int round = 0; round < repeats; ++round) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto s = seal::verify_store(out, vo);
+    if (!s.ok() || !s->ok()) die("verify_store failed");
+    t_store.push_back(seconds_since(t0));
+
+    t0 = std::chrono::steady_clock::now();
+    check(seal::verify_pack(*in_memory, fp), "verify_pack (in memory)");
+    t_pack_mem.push_back(seconds_since(t0));
+
+    t0 = std::chrono::steady_clock::now();
+    {
+      auto p = seal::load_pack(pack_dir);
+      if (!p.ok()) die(p.error().message);
+      check(seal::verify_pack(*p, fp), "verify_pack (directory)");
+    }
+    t_pack_dir.push_back(seconds_since(t0));
+
+    t0 = std::chrono::steady_clock::now();
+    {
+      auto p = seal::load_pack(pack_tar);
+      if (!p.ok()) die(p.error().message);
+      check(seal::verify_pack(*p, fp), "verify_pack (.tar.zst)");
+    }
+    t_pack_tar.push_back(seconds_since(t0));
+  }
+  const double n = static_cast<double>(n_events);
+  auto row = [&](const char* what, const std::vector<double>& t) {
+    const double best = *std::min_element(t.begin(), t.end());
+    std::printf("  %-44s %8.1f ms best %8.1f ms median  %10.0f events/s (best)  %5.2fx store\n",
+                what, best * 1e3, median(t) * 1e3, n / best,
+                best / *std::min_element(t_store.begin(), t_store.end()));
+  };
+  std::printf("\nProofPack, %d interleaved rounds, %llu events, one thread:\n", repeats,
+              static_cast<unsigned long long>(n_events));
+  row("verify_store (same events, same round)", t_store);
+  row("verify_pack, pack already in memory", t_pack_mem);
+  row("load_pack + verify_pack, directory", t_pack_dir);
+  row("load_pack + verify_pack, .tar.zst", t_pack_tar);
+  const double best_dir = *std::min_element(t_pack_dir.begin(), t_pack_dir.end());
+  const double best_mem = *std::min_element(t_pack_mem.begin(), t_pack_mem.end());
+  std::printf(
+      "\nverify_pack (in memory): %.2fx the leaf-hash floor's time, %.2fx (leaf hash + "
+      "decompress)'s; verify_store earlier best %.1f ms\n",
+      best_mem / t_leaf, best_mem / (t_leaf + t_unzstd), t_verify_best * 1e3);
+  const bool met = n / best_dir >= kTargetEventsPerSecond;
+  std::printf("pack target %.0f events/s per core (load_pack + verify_pack, directory): %s\n",
+              kTargetEventsPerSecond, met ? "MET" : "NOT MET");
+  std::printf("pin: %s\n", fp.c_str());
+  return met;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const uint64_t n_events = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 500'000;
   const int repeats = argc > 2 ? std::atoi(argv[2]) : 3;
-  const bool keep = argc > 3 && std::string(argv[3]) == "--keep";  // e.g. to profile against
+  bool keep = false;  // e.g. to profile against
+  bool pack = false;
+  for (int i = 3; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--keep") {
+      keep = true;
+    } else if (a == "--pack") {
+      pack = true;
+    } else {
+      die("unknown option " + a);
+    }
+  }
 
   char tmpl[] = "/tmp/ritma-verify-bench-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) die("mkdtemp failed");
@@ -282,7 +409,10 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(report.windows),
               static_cast<unsigned long long>(report.checkpoints),
               static_cast<unsigned long long>(report.hours_closed));
+  bool met = n / t_verify >= kTargetEventsPerSecond;
+  if (pack) met = pack_bench(dir, out, key, fp, n_events, repeats, t_verify, t_leaf, t_unzstd);
   std::error_code ec;
   if (!keep) fs::remove_all(dir, ec);
-  return n / t_verify >= kTargetEventsPerSecond ? 0 : 3;
+  if (keep) std::printf("kept %s\n", dir.c_str());
+  return met ? 0 : 3;
 }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <random>
@@ -107,21 +108,27 @@ Result<Bytes> read_file(const std::filesystem::path& path, size_t max_bytes) {
     return make_error(path.string() + ": " + std::to_string(st.st_size) +
                       " bytes is larger than the limit of " + std::to_string(max_bytes));
   }
-  Bytes out;
-  out.reserve(S_ISREG(st.st_mode) ? static_cast<size_t>(st.st_size) : 4096);
-  uint8_t buf[65536];
+  // Straight into the result (no bounce buffer): sized from fstat, grown if the file grows.
+  Bytes out(S_ISREG(st.st_mode) ? static_cast<size_t>(st.st_size) + 1 : 65536);
+  size_t got = 0;
   for (;;) {
-    ssize_t n = read(fd.get(), buf, sizeof buf);
+    if (got == out.size()) {
+      if (out.size() > max_bytes)
+        return make_error(path.string() + ": larger than the limit of " +
+                          std::to_string(max_bytes));
+      out.resize(std::min(out.size() * 2, max_bytes + 1));
+    }
+    ssize_t n = read(fd.get(), out.data() + got, out.size() - got);
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno_error("cannot read", path);
     }
     if (n == 0) break;
-    if (out.size() + static_cast<size_t>(n) > max_bytes) {
-      return make_error(path.string() + ": larger than the limit of " + std::to_string(max_bytes));
-    }
-    out.insert(out.end(), buf, buf + n);
+    got += static_cast<size_t>(n);
   }
+  if (got > max_bytes)
+    return make_error(path.string() + ": larger than the limit of " + std::to_string(max_bytes));
+  out.resize(got);
   return out;
 }
 

@@ -169,6 +169,11 @@ Result<PackProof> decode_pack_proof(ByteSpan b) {
 
 // ---------------------------------------------------------------- reading a pack
 
+bool pack_keeps_bytes(std::string_view path) {
+  return path == kManifestFile || path == kManifestSigFile || path == kPackProofFile ||
+         path.starts_with(kPackStoreDir);
+}
+
 namespace {
 
 struct ArchiveReader {
@@ -176,15 +181,16 @@ struct ArchiveReader {
   ~ArchiveReader() { archive_read_free(a); }
 };
 
-// Adds one file to the pack, enforcing the bounds.
-Status add_pack_file(PackFiles& pack, uint64_t& total, std::string rel, Bytes bytes) {
+// Counts one file against the bounds and checks its path.
+Status admit_pack_file(const PackFiles& pack, uint64_t& total, const std::string& rel,
+                       uint64_t size) {
   if (!valid_pack_path(rel)) return make_error("the path \"" + rel + "\" is not allowed in a pack");
-  if (pack.files.size() >= kMaxPackFiles)
+  if (pack.files.size() + pack.digested.size() >= kMaxPackFiles)
     return make_error("more than " + std::to_string(kMaxPackFiles) + " files");
-  total += bytes.size();
+  total += size;
   if (total > kMaxPackBytes)
     return make_error("more than " + std::to_string(kMaxPackBytes) + " bytes");
-  if (!pack.files.emplace(rel, std::move(bytes)).second)
+  if (pack.files.count(rel) != 0 || pack.digested.count(rel) != 0)
     return make_error("the path \"" + rel + "\" appears twice");
   return {};
 }
@@ -203,6 +209,7 @@ Result<PackFiles> load_pack_archive(ByteSpan data, const std::string& source) {
     return make_error(source + ": not a .tar.zst pack: " + archive_error_string(r.a));
   uint64_t total = 0;
   std::string top;
+  std::vector<uint8_t> chunk(1u << 20);
   for (;;) {
     archive_entry* e = nullptr;
     const int rc = archive_read_next_header(r.a, &e);
@@ -230,18 +237,38 @@ Result<PackFiles> load_pack_archive(ByteSpan data, const std::string& source) {
     const la_int64_t size = archive_entry_size(e);
     if (size < 0 || static_cast<uint64_t>(size) > kMaxPackFileBytes)
       return make_error(source + ": entry \"" + name + "\" is too large");
-    Bytes bytes(static_cast<size_t>(size));
-    size_t got = 0;
-    while (got < bytes.size()) {
-      const la_ssize_t n = archive_read_data(r.a, bytes.data() + got, bytes.size() - got);
+    const std::string rel = name.substr(slash + 1);
+    auto st = admit_pack_file(pack, total, rel, static_cast<uint64_t>(size));
+    if (!st.ok()) return make_error(source + ": " + st.error().message);
+    // Read in chunks: memory follows the data that is really there, not the header's claim.
+    const bool keep = pack_keeps_bytes(rel);
+    Bytes bytes;
+    Blake3Hasher hasher;
+    uint64_t got = 0;
+    while (got < static_cast<uint64_t>(size)) {
+      const size_t want = static_cast<size_t>(std::min<uint64_t>(chunk.size(), size - got));
+      const la_ssize_t n = archive_read_data(r.a, chunk.data(), want);
       if (n < 0)
         return make_error(source + ": truncated or corrupt archive in \"" + name +
                           "\": " + archive_error_string(r.a));
       if (n == 0) return make_error(source + ": truncated archive: \"" + name + "\" ends early");
-      got += static_cast<size_t>(n);
+      const ByteSpan part(chunk.data(), static_cast<size_t>(n));
+      if (keep) {
+        bytes.insert(bytes.end(), part.begin(), part.end());
+      } else {
+        hasher.update(part);
+      }
+      got += static_cast<uint64_t>(n);
     }
-    auto st = add_pack_file(pack, total, name.substr(slash + 1), std::move(bytes));
-    if (!st.ok()) return make_error(source + ": " + st.error().message);
+    if (keep) {
+      pack.files.emplace(rel, std::move(bytes));
+    } else {
+      pack.digested.emplace(rel, PackFiles::Digest{got, hasher.finalize()});
+    }
+  }
+  if (!pack.files.empty() || !pack.digested.empty()) {
+    if (archive_filter_code(r.a, 0) != ARCHIVE_FILTER_ZSTD)
+      return make_error(source + ": not zstd-compressed (a pack archive is a .tar.zst)");
   }
   return pack;
 }
@@ -268,18 +295,30 @@ Result<PackFiles> load_pack(const fs::path& path, bool* damaged) {
     const auto s = it->symlink_status(ec);
     if (ec) break;
     if (fs::is_directory(s)) continue;
-    const std::string rel = fs::relative(it->path(), path, ec).generic_string();
+    // Lexically: fs::relative resolves symlinks, which would name a link by its target.
+    const std::string rel = it->path().lexically_relative(path).generic_string();
     if (!fs::is_regular_file(s)) {
       if (damaged != nullptr) *damaged = true;
       return make_error(path.string() + ": \"" + rel +
                         "\" is not a regular file (a pack holds only files)");
     }
-    auto bytes = read_file(it->path(), kMaxPackFileBytes);
-    if (!bytes.ok()) return bytes.error();
-    auto added = add_pack_file(pack, total, rel, std::move(bytes).value());
+    const uint64_t size = it->file_size(ec);
+    if (ec) break;
+    auto added = admit_pack_file(pack, total, rel, size);
     if (!added.ok()) {
       if (damaged != nullptr) *damaged = true;
       return make_error(path.string() + ": " + added.error().message);
+    }
+    if (size > kMaxPackFileBytes)
+      return make_error(path.string() + ": \"" + rel + "\" is larger than a pack file may be");
+    if (pack_keeps_bytes(rel)) {
+      auto bytes = read_file(it->path(), kMaxPackFileBytes);
+      if (!bytes.ok()) return bytes.error();
+      pack.files.emplace(rel, std::move(bytes).value());
+    } else {
+      auto b3 = blake3_file(it->path());
+      if (!b3.ok()) return b3.error();
+      pack.digested.emplace(rel, PackFiles::Digest{size, *b3});
     }
   }
   if (ec) return make_error(path.string() + ": cannot list: " + ec.message());
@@ -334,21 +373,28 @@ Result<PackReport> verify_pack(const PackFiles& pack, const std::string& pinned_
   std::set<std::string> listed;
   for (const auto& e : manifest->files) {
     listed.insert(e.path);
-    auto it = pack.files.find(e.path);
-    if (it == pack.files.end()) {
-      problem(e.path, "listed in the manifest but not in the pack");
-      continue;
+    std::optional<PackFiles::Digest> have;
+    if (auto it = pack.files.find(e.path); it != pack.files.end()) {
+      have = PackFiles::Digest{it->second.size(), {}};
+      if (it->second.size() == e.size) have->b3 = blake3(it->second);
+    } else if (auto d = pack.digested.find(e.path); d != pack.digested.end()) {
+      have = d->second;
     }
-    if (it->second.size() != e.size)
-      problem(e.path, "is " + std::to_string(it->second.size()) + " bytes, the manifest says " +
+    if (!have) {
+      problem(e.path, "listed in the manifest but not in the pack");
+    } else if (have->size != e.size) {
+      problem(e.path, "is " + std::to_string(have->size) + " bytes, the manifest says " +
                           std::to_string(e.size));
-    else if (blake3(it->second) != e.b3)
+    } else if (have->b3 != e.b3) {
       problem(e.path, "BLAKE3 differs from the manifest's");
+    }
   }
-  for (const auto& [path, bytes] : pack.files) {
-    if (path == kManifestFile || path == kManifestSigFile) continue;
-    if (listed.count(path) == 0) problem(path, "in the pack but not listed in the manifest");
-  }
+  auto unlisted = [&](const std::string& path) {
+    if (path != kManifestFile && path != kManifestSigFile && listed.count(path) == 0)
+      problem(path, "in the pack but not listed in the manifest");
+  };
+  for (const auto& [path, bytes] : pack.files) unlisted(path);
+  for (const auto& [path, digest] : pack.digested) unlisted(path);
   auto pf = pack.files.find(kPackProofFile);
   if (pf == pack.files.end()) {
     problem(kPackProofFile, "missing: the windows cannot be linked to a checkpoint");
@@ -825,8 +871,7 @@ ExportOutcome export_pack(const fs::path& out_dir, const ExportOptions& opt) {
   for (const auto& [path, bytes] : files)
     man.files.push_back(ManifestEntry{path, bytes.size(), blake3(bytes)});
   const Bytes man_bytes = encode(man);
-  files[kManifestSigFile] =
-      encode(make_signature(signer.name, signer.key, man_bytes));
+  files[kManifestSigFile] = encode(make_signature(signer.name, signer.key, man_bytes));
   files[kManifestFile] = man_bytes;
 
   for (const auto& [path, bytes] : files) o.bytes += bytes.size();

@@ -83,10 +83,20 @@ Result<PackProof> decode_pack_proof(ByteSpan b);
 
 // The files of a pack, read whole into memory, keyed by their path relative to the pack's top.
 struct PackFiles {
-  std::map<std::string, Bytes> files;
+  std::map<std::string, Bytes> files;  // the evidence: MANIFEST.*, proof.cbor, store/...
+  // Every other file (README.txt, the JSON views under events/, anything unexpected) is only
+  // hashed as it is read, never kept: its size and BLAKE3, for the manifest check.
+  struct Digest {
+    uint64_t size = 0;
+    Hash32 b3{};
+  };
+  std::map<std::string, Digest> digested;
   std::string source;    // what was opened (for messages)
   bool archive = false;  // read from a .tar.zst
 };
+
+// True for the paths a pack keeps in `files` (what the verifier parses).
+bool pack_keeps_bytes(std::string_view path);
 
 // Reads a pack directory or a .tar.zst archive. Refuses (an error) what cannot be a pack:
 // unreadable, not a directory or archive, a truncated or corrupt archive, paths that are
@@ -100,9 +110,9 @@ Result<PackFiles> load_pack_archive(ByteSpan archive, const std::string& source)
 // ---- exporting
 
 struct ExportOptions {
-  std::optional<int64_t> at_ns;           // --at: the windows holding this instant
-  std::optional<int64_t> from_ns, to_ns;  // --from/--to: [from, to)
-  std::filesystem::path out;              // a directory, or a file ending in .tar.zst
+  std::optional<int64_t> at_ns;                // --at: the windows holding this instant
+  std::optional<int64_t> from_ns, to_ns;       // --from/--to: [from, to)
+  std::filesystem::path out;                   // a directory, or a file ending in .tar.zst
   std::optional<NamedSigningKey> signing_key;  // signs the manifest: the current key
   // Writes the JSON view of one event (one line, no newline); the CLI's `ritma events` format.
   std::function<std::string(const capture::Event&, uint64_t log_index, uint64_t leaf_index)>

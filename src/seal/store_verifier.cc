@@ -206,8 +206,8 @@ std::optional<WindowsPath> parse_windows_path(const std::string& rel) {
   const auto y = parse_digits(parts[1]), mo = parse_digits(parts[2]), d = parse_digits(parts[3]),
              h = parse_digits(parts[4]);
   if (!y || !mo || !d || !h || parts[1].size() != 4 || parts[2].size() != 2 ||
-      parts[3].size() != 2 || parts[4].size() != 2 || *h > 23)
-    return std::nullopt;
+      parts[3].size() != 2 || parts[4].size() != 2 || *h > 23 || *y < 1970 || *y > 2261)
+    return std::nullopt;  // Unix ns in int64 end in 2262
   const std::chrono::year_month_day ymd{std::chrono::year(static_cast<int>(*y)),
                                         std::chrono::month(static_cast<unsigned>(*mo)),
                                         std::chrono::day(static_cast<unsigned>(*d))};
