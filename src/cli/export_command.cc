@@ -121,8 +121,13 @@ void run_export(const ExportCliOptions& o) {
                            ? std::filesystem::file_size(r.written, ec)
                            : r.bytes;
   std::cout << "wrote " << r.written.string() << ": " << r.events << " events in " << r.windows
-            << " windows (" << r.events_in_range << " of them in "
-            << seal::utc_rfc3339(r.from_ns, 3) << " .. " << seal::utc_rfc3339(r.to_ns, 3) << ")";
+            << " window(s)";
+  if (eo.at_ns) {
+    std::cout << " holding " << seal::utc_rfc3339(*eo.at_ns, 3);
+  } else {
+    std::cout << " (" << r.events_in_range << " of them in " << seal::utc_rfc3339(r.from_ns, 3)
+              << " .. " << seal::utc_rfc3339(r.to_ns, 3) << ")";
+  }
   if (r.hours != 0)
     std::cout << ", " << r.hours << " complete hour(s) with their roots and " << r.context_windows
               << " more window records";

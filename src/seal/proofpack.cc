@@ -718,16 +718,12 @@ ExportOutcome export_pack(const fs::path& out_dir, const ExportOptions& opt) {
     b = i;
   }
   if (!a) {
-    // Nearest sealed windows, by distance of their slot to the range.
-    std::vector<std::pair<int64_t, uint64_t>> by_distance;
-    for (uint64_t i = 0; i < n; ++i) {
-      const int64_t s = recs[i].slot_start_ns, e = s + static_cast<int64_t>(recs[i].window_ns);
-      const int64_t d = e <= from ? from - e : (s >= to ? s - to : 0);
-      by_distance.emplace_back(d, i);
-    }
-    std::sort(by_distance.begin(), by_distance.end());
-    for (size_t k = 0; k < by_distance.size() && k < 3; ++k) {
-      const MicroRecord& m = recs[by_distance[k].second];
+    // The nearest sealed windows on each side of the range: up to two before, two after.
+    uint64_t after = 0;
+    while (after < n && recs[after].slot_start_ns < to) ++after;
+    const uint64_t first = after >= 2 ? after - 2 : 0;
+    for (uint64_t i = first; i < n && i < after + 2; ++i) {
+      const MicroRecord& m = recs[i];
       o.nearest.push_back(NearbyWindow{m.log_index, stem_path(m), m.slot_start_ns, m.window_ns,
                                        m.event_count, m.min_wall_ns, m.max_wall_ns});
     }
