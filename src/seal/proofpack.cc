@@ -34,7 +34,10 @@ constexpr size_t kManifestFields = 8;
 constexpr size_t kPackProofFields = 5;
 constexpr size_t kMaxSigBytes = 4096;
 
-// A pack-relative path: '/'-separated parts, none empty, "." or "..", no NUL or backslash.
+}  // namespace
+
+// ---------------------------------------------------------------- manifest and proof.cbor
+
 bool valid_pack_path(std::string_view p) {
   if (p.empty() || p.size() > 1024 || p.front() == '/' || p.back() == '/') return false;
   size_t start = 0;
@@ -49,10 +52,6 @@ bool valid_pack_path(std::string_view p) {
     return c == '\0' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
   });
 }
-
-}  // namespace
-
-// ---------------------------------------------------------------- manifest and proof.cbor
 
 Bytes encode(const Manifest& m) {
   Bytes out;
