@@ -464,13 +464,6 @@ class TreeLevels {
   std::vector<std::vector<Hash32>> levels_;
 };
 
-bool in_range(const MicroRecord& m, int64_t from, int64_t to) {
-  const int64_t slot_end = m.slot_start_ns + static_cast<int64_t>(m.window_ns);
-  const bool slot_overlaps = m.slot_start_ns < to && slot_end > from;
-  const bool events_overlap = m.event_count > 0 && m.min_wall_ns < to && m.max_wall_ns >= from;
-  return slot_overlaps || events_overlap;
-}
-
 std::string json_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
@@ -712,7 +705,7 @@ ExportOutcome export_pack(const fs::path& out_dir, const ExportOptions& opt) {
   // The windows of the range.
   std::optional<uint64_t> a, b;
   for (uint64_t i = 0; i < n; ++i) {
-    if (!in_range(recs[i], from, to)) continue;
+    if (!window_overlaps(recs[i], from, to)) continue;
     if (!a) a = i;
     b = i;
   }

@@ -531,6 +531,13 @@ std::string window_stem(uint64_t slot, uint64_t part) {
   return buf;
 }
 
+bool window_overlaps(const MicroRecord& r, int64_t from, int64_t to) {
+  const int64_t slot_end = r.slot_start_ns + static_cast<int64_t>(r.window_ns);
+  const bool slot_overlaps = r.slot_start_ns < to && slot_end > from;
+  const bool events_overlap = r.event_count > 0 && r.min_wall_ns < to && r.max_wall_ns >= from;
+  return slot_overlaps || events_overlap;
+}
+
 std::string stem_path(const MicroRecord& r) {
   return hour_dir(r.slot_start_ns) + "/micro/" +
          window_stem(slot_in_hour(r.slot_start_ns, r.window_ns), r.part);

@@ -162,7 +162,10 @@ uint64_t slot_in_hour(int64_t slot_start_ns, uint64_t window_ns);
 std::string window_stem(uint64_t slot, uint64_t part);  // w042 or w042-1
 std::string micro_path(const MicroRecord& r);           // windows/.../micro/<stem>.cbor
 std::string micro_sig_path(const MicroRecord& r);
-std::string block_dir(const MicroRecord& r);                       // windows/.../blocks
+std::string block_dir(const MicroRecord& r);  // windows/.../blocks
+// The window overlaps [from, to): its slot does, or its events' [min_wall_ns, max_wall_ns] do
+// (FORMAT.md §10.14 for a range, §12.1 for a pack's range windows).
+bool window_overlaps(const MicroRecord& r, int64_t from, int64_t to);
 std::string stem_path(const MicroRecord& r);                       // windows/.../micro/<stem>
 std::string block_file_name(const std::string& stem, uint64_t k);  // <stem>.b<k>.zst
 std::string time_index_path(uint64_t bucket_s, int64_t bucket_start_ns);

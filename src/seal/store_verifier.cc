@@ -806,12 +806,7 @@ void Verifier::check_record(uint64_t i, ByteSpan frame) {
   // In range?
   bool in = true;
   if (rep_.range_limited) {
-    const int64_t from = opts_.from_ns.value_or(INT64_MIN);
-    const int64_t to = opts_.to_ns.value_or(INT64_MAX);
-    const int64_t slot_end = m.slot_start_ns + static_cast<int64_t>(m.window_ns);
-    const bool slot_overlaps = m.slot_start_ns < to && slot_end > from;
-    const bool events_overlap = m.event_count > 0 && m.min_wall_ns < to && m.max_wall_ns >= from;
-    in = slot_overlaps || events_overlap;
+    in = window_overlaps(m, range_from_, range_to_);
   }
   if (pack_ != nullptr) {
     const bool held = pack_blocks_.count(i) != 0;
