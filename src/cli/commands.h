@@ -37,4 +37,12 @@ void register_export_command(CLI::App& app);
 // ProofPack bundle, with a JSON API; see docs/VIEWER.md.
 void register_serve_command(CLI::App& app);
 
+// `ritma retention run [--apply]`: expire sealed windows by age (a signed retention record
+// lists them first, FORMAT.md §14) and rotate the hot index; a dry run by default.
+void register_retention_command(CLI::App& app);
+
+// `ritma case create|freeze|list|show|export`: legal-hold freezes of sealed windows with a
+// signed access log (FORMAT.md §13).
+void register_case_command(CLI::App& app);
+
 }  // namespace ritma::cli

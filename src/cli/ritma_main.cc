@@ -24,7 +24,9 @@ int main(int argc, char** argv) {
   ritma::cli::register_prove_command(app);
   ritma::cli::register_verify_event_command(app);
   ritma::cli::register_export_command(app);
+  ritma::cli::register_case_command(app);
   ritma::cli::register_serve_command(app);
+  ritma::cli::register_retention_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

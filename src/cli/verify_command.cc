@@ -14,6 +14,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/number_text.h"
 #include "cli/time_text.h"
 #include "cli/verify_json.h"
 #include "seal/proofpack.h"
@@ -50,12 +51,6 @@ int64_t parse_time_or_fail(const char* option, const std::string& text) {
   const auto t = parse_time(text);
   if (!t) fail(std::string("invalid ") + option + " \"" + text + "\": " + kTimeFormats, kExitUsage);
   return *t;
-}
-
-std::string with_commas(uint64_t v) {
-  std::string s = std::to_string(v);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
-  return s;
 }
 
 // `pack`: the report is of a ProofPack (its windows linked to the newest checkpoint by paths).
@@ -110,6 +105,16 @@ void print_human(const seal::VerifyReport& r, bool pack = false) {
             << "\n";
   std::cout << "hours closed: " << with_commas(r.hours_closed)
             << " (hour roots and chain links recomputed)\n";
+  for (const auto& x : r.pruned) {
+    std::cout << "pruned:       range pruned by retention at " << seal::utc_rfc3339(x.time_ns, 3)
+              << " (" << x.record << ", " << x.policy << "): " << with_commas(x.windows)
+              << " window(s), log index " << x.first_log_index << ".." << x.last_log_index << ", "
+              << with_commas(x.events) << " events";
+    if (x.from_ns)
+      std::cout << ", " << seal::utc_rfc3339(*x.from_ns, 3) << " .. "
+                << seal::utc_rfc3339(*x.to_ns, 3);
+    std::cout << "; their micro records still verify in the window log\n";
+  }
   char speed[128];
   std::snprintf(speed, sizeof speed, "%.2f s, %s events/s", r.elapsed_seconds,
                 with_commas(static_cast<uint64_t>(r.events_per_second)).c_str());

@@ -1,6 +1,8 @@
 // The verification report as JSON: what `ritma verify --json` prints and the viewer serves.
 #include "cli/verify_json.h"
 
+#include "seal/seal_format.h"
+
 namespace ritma::cli {
 
 namespace {
@@ -67,6 +69,25 @@ nlohmann::json verify_report_to_json(const seal::VerifyReport& r) {
          {"message", u.message}});
   }
   j["unsealed"] = unsealed;
+  j["pruned_windows"] = r.pruned_windows;
+  j["pruned_events"] = r.pruned_events;
+  nlohmann::json pruned = nlohmann::json::array();
+  for (const auto& x : r.pruned) {
+    pruned.push_back(
+        {{"record", x.record},
+         {"time_ns", x.time_ns},
+         {"time", seal::utc_rfc3339(x.time_ns, 9)},
+         {"policy", x.policy},
+         {"windows", x.windows},
+         {"events", x.events},
+         {"first_log_index", x.first_log_index},
+         {"last_log_index", x.last_log_index},
+         {"from_ns", opt_json(x.from_ns)},
+         {"to_ns", opt_json(x.to_ns)},
+         {"deleted_bytes", x.deleted_bytes},
+         {"message", "range pruned by retention at " + seal::utc_rfc3339(x.time_ns, 3)}});
+  }
+  j["pruned"] = pruned;
   j["last_run_id"] = opt_json(r.last_run_id);
   j["sealed_end_seq"] = opt_json(r.sealed_end_seq);
   j["elapsed_seconds"] = r.elapsed_seconds;

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -20,6 +21,7 @@
 #include "core/frame_log.h"
 #include "core/utf8.h"
 #include "core/zstd_codec.h"
+#include "seal/cases.h"
 
 namespace ritma::seal {
 namespace {
@@ -681,6 +683,10 @@ struct DerivedWriter::State {
   std::optional<WriterDay> day;
   std::string sig_node;
   size_t sig_bytes = 0;
+  // The cases' freezes (§13.6), read when cases_fingerprint() changes; until they were read
+  // once, the retention fields of the entries are left as they are.
+  std::optional<std::vector<CaseFreeze>> freezes;
+  std::string cases_fp = "(not read)";
 
   size_t sig_size(const std::string& node) {
     if (sig_bytes == 0 || node != sig_node) {
@@ -840,6 +846,25 @@ Status DerivedWriter::on_window(const MicroRecord& r, std::span<const EventFacts
   }
   WriterDay& d = *s.day;
   d.windows.push_back(catalog_window(r));
+  // Retention locks (§13.6), under the catalog lock a freeze also takes while it writes a case
+  // and rewrites catalogs: the freezes are read again when some case changed.
+  std::optional<CatalogLock> lock;
+  if (auto l = CatalogLock::acquire(s.out); l.ok()) {
+    lock.emplace(std::move(l).value());
+  } else {
+    note(l.error());
+  }
+  if (const std::string fp = cases_fingerprint(s.out); fp != s.cases_fp) {
+    if (auto f = load_freezes(s.out); f.ok()) {
+      s.freezes = std::move(f).value();
+      s.cases_fp = fp;
+    } else {
+      note(make_error("cases (retention locks not updated): " + f.error().message));
+    }
+  }
+  if (s.freezes) {
+    for (CatalogWindow& w : d.windows) apply_freezes(*s.freezes, r.window_ns, w);
+  }
   if (!replay_listed) {
     for (const capture::Event& e : events) d.sketches.add(e);
   }
@@ -894,6 +919,8 @@ struct DerivedChecker::State {
   uint64_t first_added = 0;
   uint64_t max_added = 0;
   std::vector<std::pair<uint64_t, uint64_t>> added;  // verified log indexes, closed ranges
+  std::set<uint64_t> pruned;                         // of those, the pruned ones (§14)
+  std::set<int64_t> pruned_days;
   std::string sig_node;
   size_t sig_bytes = 0;
   std::vector<std::string> problems;
@@ -903,7 +930,9 @@ struct DerivedChecker::State {
   std::optional<uint64_t> lag;
   std::optional<int64_t> lag_day;
   WindowAccount lag_account;
-  std::vector<std::string>* capture = nullptr;  // when set, problems go here instead
+  std::vector<std::string>* capture = nullptr;     // when set, problems go here instead
+  std::optional<std::vector<CaseFreeze>> freezes;  // §13.6, loaded with the first window
+  bool check_locks = true;
 
   void problem(const std::string& rel, const std::string& text) {
     if (capture) {
@@ -978,6 +1007,7 @@ struct DerivedChecker::State {
 
   // A frame of the file that no verified window's entries account for.
   void unmatched(CheckedIndexFile& f, const TimeIndexEntry& e, bool complete_days) {
+    if (pruned.count(e.log_index)) return;  // its events are gone: nothing to compare with
     if (e.log_index < first_added) {
       ++f.before_range;
       return;
@@ -1088,6 +1118,15 @@ struct DerivedChecker::State {
         differs("min_wall_ns", std::to_string(w.min_wall_ns), std::to_string(it->min_wall_ns));
       if (w.max_wall_ns != it->max_wall_ns)
         differs("max_wall_ns", std::to_string(w.max_wall_ns), std::to_string(it->max_wall_ns));
+      if (check_locks && (w.retention_lock != it->retention_lock || w.case_ids != it->case_ids)) {
+        auto lock_text = [](const CatalogWindow& x) {
+          std::string t = x.retention_lock ? "true [" : "false [";
+          for (size_t j = 0; j < x.case_ids.size(); ++j) t += (j ? "," : "") + x.case_ids[j];
+          return t + "]";
+        };
+        problem(rel, name + ": retention_lock/case_ids is " + lock_text(w) +
+                         ", the cases (cases/, FORMAT.md §13) say " + lock_text(*it));
+      }
     }
     if (!ordered) problem(rel, "windows are not listed in log order");
     for (size_t k = 0; k < d.windows.size(); ++k) {
@@ -1217,6 +1256,13 @@ void DerivedChecker::tolerate_lag_of(uint64_t log_index) {
   s_->lag = log_index;
 }
 
+void DerivedChecker::add_pruned_window(const MicroRecord& r) {
+  State& s = *s_;
+  s.pruned.insert(r.log_index);
+  add_window(r, {});
+  if (const auto day = floor_multiple(r.slot_start_ns, kDayNs)) s.pruned_days.insert(*day);
+}
+
 void DerivedChecker::add_window(const MicroRecord& r, std::span<const EventFacts> facts) {
   State& s = *s_;
   const uint64_t L = r.log_index;
@@ -1238,7 +1284,8 @@ void DerivedChecker::add_window(const MicroRecord& r, std::span<const EventFacts
     s.added.emplace_back(L, L);
   }
 
-  for (const IndexGroup& g : window_index(L, facts)) s.check_group(g, name);
+  if (!s.pruned.count(L))
+    for (const IndexGroup& g : window_index(L, facts)) s.check_group(g, name);
 
   const std::optional<int64_t> day = floor_multiple(r.slot_start_ns, kDayNs);
   if (!day) {
@@ -1247,7 +1294,18 @@ void DerivedChecker::add_window(const MicroRecord& r, std::span<const EventFacts
   }
   if (s.day && s.day->day != *day) s.flush_day();
   if (!s.day) s.day = CheckDay{*day, {}};
-  s.day->windows.push_back(catalog_window(r));
+  if (!s.freezes) {
+    auto f = load_freezes(s.out);
+    if (!f.ok())
+      s.problem("(derived files)",
+                "cases: " + f.error().message + "; the catalogs' retention locks are not checked");
+    s.freezes = f.ok() ? std::move(f).value() : std::vector<CaseFreeze>{};
+    s.check_locks = f.ok();
+  }
+  CatalogWindow cw = catalog_window(r);
+  cw.case_ids = freezing_cases(*s.freezes, window_span(r));
+  cw.retention_lock = !cw.case_ids.empty();
+  s.day->windows.push_back(std::move(cw));
 
   const WindowAccount a = window_account(r, facts, s.sig_size(r.node_id));
   if (s.lag && L == *s.lag) {
@@ -1292,7 +1350,7 @@ std::vector<std::string> DerivedChecker::finish(bool complete_days) {
                          " window(s) listed before the first verified one (log index " +
                          std::to_string(s.first_added) + ")");
     // A range that covers only part of the day cannot recompute the day's accounting.
-    if (complete_days || !partial) s.compare_account_tolerant(d, rec);
+    if ((complete_days || !partial) && !s.pruned_days.count(d)) s.compare_account_tolerant(d, rec);
   }
 
   for (const auto& [rel, n] : s.per_file) {

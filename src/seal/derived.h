@@ -124,6 +124,10 @@ class DerivedChecker {
   DerivedChecker(std::filesystem::path out_dir, StoreId store_id, std::string node_id);
   ~DerivedChecker();
   void add_window(const MicroRecord& r, std::span<const EventFacts> facts);
+  // A window retention pruned (§14): its events are gone, so its time-index entries (present or
+  // not) are not checked and its day's accounting is not recomputed; its catalog entry is still
+  // compared with the micro record.
+  void add_pruned_window(const MicroRecord& r);
   // The derived files are written after a window's checkpoint, so a crash can leave them
   // without (some of) the newest window's entries until the sensor starts again and rewrites
   // them. Call before add_window(): for window `log_index`, missing trailing time-index

@@ -23,6 +23,7 @@
 #include "core/zstd_codec.h"
 #include "seal/atom_scan.h"
 #include "seal/cbor_fields.h"
+#include "seal/retention.h"
 
 namespace ritma::seal {
 namespace {
@@ -725,6 +726,26 @@ ExportOutcome export_pack(const fs::path& out_dir, const ExportOptions& opt) {
     return fail(ExportOutcome::Failure::kNoWindow,
                 "no sealed window holds " +
                     (opt.at_ns ? utc_rfc3339(from) : utc_rfc3339(from) + " .. " + utc_rfc3339(to)));
+  }
+  // Windows of the range whose events retention deleted (§14) cannot be exported.
+  {
+    auto pruned = read_retention_records(out_dir);
+    if (!pruned.ok()) return fail(ExportOutcome::Failure::kInvalid, pruned.error().message);
+    for (const RetentionRecord& r : *pruned) {
+      uint64_t count = 0, first = 0, last = 0;
+      for (const PrunedWindow& p : r.windows) {
+        if (p.log_index < *a || p.log_index > *b) continue;
+        if (count++ == 0) first = p.log_index;
+        last = p.log_index;
+      }
+      if (count != 0)
+        return fail(ExportOutcome::Failure::kInvalid,
+                    std::to_string(count) + " window(s) of the range (log index " +
+                        std::to_string(first) + ".." + std::to_string(last) +
+                        ") were pruned by retention at " + utc_rfc3339(r.time_ns, 0) + " (" +
+                        retention_path(r.index) + ", " + r.policy +
+                        "): their events are gone; export a range of windows that remain");
+    }
   }
   // Complete hours touched by the range: all their windows (for the hour roots), their proofs,
   // and the checkpoints that close them.

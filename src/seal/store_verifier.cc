@@ -32,6 +32,7 @@
 #include "seal/atom_scan.h"
 #include "seal/derived.h"
 #include "seal/proofpack.h"
+#include "seal/retention.h"
 #include "seal/seal_format.h"
 
 namespace ritma::seal {
@@ -321,8 +322,15 @@ class Verifier {
   bool check_detached(const std::string& file, const std::string& sig_file, ByteSpan signed_bytes,
                       int64_t time_ns, const WinRef& w, bool missing_is_unsealed = false);
   void read_window_log();
+  void load_retention();
+  void check_retention();
+  // A window a retention record lists (§14): its files may be gone; its record must be the one
+  // the retention record describes. True when the window is pruned (not verified).
+  bool pruned_window(uint64_t i, const MicroRecord& m, const WinRef& w);
   void check_record(uint64_t i, ByteSpan frame);
   void verify_window(uint64_t i, const MicroRecord& m, ByteSpan frame, Rec& rec);
+  // The micro file equals the log frame, and its signature.
+  void check_micro_file(uint64_t i, const MicroRecord& m, ByteSpan frame, const WinRef& w);
   void verify_block(const MicroRecord& m, const WinRef& w, size_t k, uint64_t& expect_seq,
                     FastTreeBuilder& tree);
   void check_checkpoints();
@@ -396,6 +404,10 @@ class Verifier {
   std::vector<Hash32> log_roots_;        // root of the window-log tree at size i + 1
   std::unordered_set<std::string> named_;
   std::unique_ptr<DerivedChecker> derived_;
+  // Retention records whose signature verified, and the windows they list (log index ->
+  // (index into retention_, the entry)).
+  std::vector<RetentionRecord> retention_;
+  std::map<uint64_t, std::pair<size_t, PrunedWindow>> pruned_;
 
   // Reused buffers.
   Bytes file_buf_;   // micro records (and the store record)
@@ -425,7 +437,9 @@ Status Verifier::run(const std::optional<std::string>& pinned_fp) {
   if (opts_.check_derived)
     derived_ = std::make_unique<DerivedChecker>(out_, store_.store_id, store_.node_id);
   snapshot_checkpoints();
+  load_retention();
   read_window_log();
+  check_retention();
   check_checkpoints();
   check_hours();
   name_records_sealed_since();
@@ -816,7 +830,11 @@ void Verifier::check_record(uint64_t i, ByteSpan frame) {
     in = held;
   }
   rec.in_range = in;
-  if (in) {
+  if (in && pack_ == nullptr && pruned_window(i, m, w)) {
+    check_micro_file(i, m, frame, w);
+    if (m.event_count != 0) run_start_.pending = false;  // its first event is gone
+    if (derived_) derived_->add_pruned_window(m);
+  } else if (in) {
     verify_window(i, m, frame, rec);
   } else {
     if (m.event_count != 0) run_start_.pending = false;  // its first event is not looked at
@@ -828,8 +846,120 @@ void Verifier::check_record(uint64_t i, ByteSpan frame) {
   }
 }
 
-void Verifier::verify_window(uint64_t i, const MicroRecord& m, ByteSpan frame, Rec& rec) {
-  const WinRef w{rec.stem, i};
+void Verifier::load_retention() {
+  if (pack_ != nullptr) return;
+  for (uint64_t n = 0;; ++n) {
+    const std::string file = retention_path(n);
+    const std::string sig = retention_sig_path(n);
+    bool missing = false;
+    Bytes b;
+    auto st = read_rel(file, size_t{256} << 20, b, &missing);
+    if (missing) {
+      if (exists_rel(sig))
+        unsealed("file", sig, "",
+                 "the signature of a retention record that was never written (a run "
+                 "interrupted before it deleted anything)");
+      break;
+    }
+    if (!st.ok()) {
+      problem(file, "cannot read: " + st.error().message);
+      break;
+    }
+    named_.insert(file);
+    named_.insert(sig);
+    auto r = decode_retention(b);
+    if (!r.ok()) {
+      problem(file, r.error().message);
+      continue;
+    }
+    if (r->index != n) problem(file, "holds index " + std::to_string(r->index));
+    if (r->store_id != store_.store_id) problem(file, "store_id is not the store's");
+    if (r->node_id != store_.node_id) problem(file, "node_id is not the store's");
+    Hash32 prev{};
+    if (n > 0) {
+      Bytes pb;
+      bool pm = false;
+      if (read_rel(retention_path(n - 1), size_t{256} << 20, pb, &pm).ok()) prev = blake3(pb);
+    }
+    if (r->prev != prev)
+      problem(file, "prev is not the BLAKE3 of " +
+                        (n == 0 ? std::string("nothing (32 zero bytes for the first record)")
+                                : retention_path(n - 1)));
+    const size_t before = rep_.problems.size() + rep_.problems_omitted;
+    check_detached(file, sig, b, r->time_ns, WinRef{});
+    if (rep_.problems.size() + rep_.problems_omitted != before) continue;  // not accepted
+    for (const PrunedWindow& p : r->windows) {
+      if (!pruned_.emplace(p.log_index, std::make_pair(retention_.size(), p)).second)
+        problem(file, "log index " + std::to_string(p.log_index) +
+                          " was already pruned by an earlier retention record");
+    }
+    retention_.push_back(std::move(*r));
+  }
+}
+
+bool Verifier::pruned_window(uint64_t i, const MicroRecord& m, const WinRef& w) {
+  auto it = pruned_.find(i);
+  if (it == pruned_.end()) return false;
+  const RetentionRecord& r = retention_[it->second.first];
+  const PrunedWindow& p = it->second.second;
+  const std::string file = retention_path(r.index);
+  auto differs = [&](const char* field) {
+    problem(file, w, std::nullopt,
+            std::string("lists the window with a ") + field + " other than its micro record's");
+  };
+  if (p.stem_path != stem_path(m)) differs("stem_path");
+  if (p.first_seq != m.first_seq) differs("first_seq");
+  if (p.event_count != m.event_count) differs("event_count");
+  if (p.micro_root != m.micro_root) differs("micro_root");
+  if (p.slot_start_ns != m.slot_start_ns) differs("slot_start_ns");
+  if (p.min_wall_ns != m.min_wall_ns || p.max_wall_ns != m.max_wall_ns) differs("wall time range");
+  if (i >= r.checkpoint.tree_size)
+    problem(file, w, std::nullopt,
+            "prunes a window its checkpoint (size " + std::to_string(r.checkpoint.tree_size) +
+                ") does not cover");
+  ++rep_.pruned_windows;
+  rep_.pruned_events += m.event_count;
+  // One range per run of consecutive log indexes of one record (a case may keep windows
+  // between them).
+  PrunedRange* range = rep_.pruned.empty() ? nullptr : &rep_.pruned.back();
+  if (range != nullptr && (range->record != file || range->last_log_index + 1 != i))
+    range = nullptr;
+  if (range == nullptr) {
+    range = &rep_.pruned.emplace_back();
+    range->record = file;
+    range->time_ns = r.time_ns;
+    range->policy = r.policy;
+    range->first_log_index = i;
+  }
+  range->last_log_index = i;
+  ++range->windows;
+  range->events += m.event_count;
+  range->deleted_bytes += p.deleted_bytes;
+  const int64_t slot_end = m.slot_start_ns + static_cast<int64_t>(m.window_ns);
+  range->from_ns = std::min(range->from_ns.value_or(INT64_MAX), m.slot_start_ns);
+  range->to_ns = std::max(range->to_ns.value_or(INT64_MIN),
+                          m.event_count ? std::max(slot_end, m.max_wall_ns + 1) : slot_end);
+  return true;
+}
+
+// What a retention record says about the log: its checkpoint is one of the window log's, and
+// every window it lists is a record of the log.
+void Verifier::check_retention() {
+  for (const RetentionRecord& r : retention_) {
+    const std::string file = retention_path(r.index);
+    const uint64_t n = r.checkpoint.tree_size;
+    if (n == 0 || n > log_roots_.size() || log_roots_[n - 1] != r.checkpoint.root)
+      problem(file, "its checkpoint (size " + std::to_string(n) +
+                        ") is not a state of the window log (recomputed tree of " +
+                        std::to_string(log_roots_.size()) + " records)");
+    for (const PrunedWindow& p : r.windows)
+      if (p.log_index >= recs_.size())
+        problem(file, "lists log index " + std::to_string(p.log_index) +
+                          ", beyond the window log (" + std::to_string(recs_.size()) + " records)");
+  }
+}
+
+void Verifier::check_micro_file(uint64_t i, const MicroRecord& m, ByteSpan frame, const WinRef& w) {
   const std::string micro = micro_path(m);
   bool missing = false;
   auto st = read_rel(micro, kMaxRecordBytes, file_buf_, &missing);
@@ -843,6 +973,12 @@ void Verifier::verify_window(uint64_t i, const MicroRecord& m, ByteSpan frame, R
             "differs from frame " + std::to_string(i) + " of log/windows.log");
   }
   check_detached(micro, micro_sig_path(m), frame, m.sealed_ns, w);
+}
+
+void Verifier::verify_window(uint64_t i, const MicroRecord& m, ByteSpan frame, Rec& rec) {
+  const WinRef w{rec.stem, i};
+  const std::string micro = micro_path(m);
+  check_micro_file(i, m, frame, w);
 
   tally_ = Tally{};
   facts_.clear();

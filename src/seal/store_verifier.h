@@ -76,6 +76,19 @@ struct UnsealedItem {
   std::string message;
 };
 
+// Consecutive windows (by log index) one retention record (§14) pruned, as far as the
+// verified range goes.
+struct PrunedRange {
+  std::string record;  // retention/NNNNNN.cbor
+  int64_t time_ns = 0;
+  std::string policy;
+  uint64_t windows = 0;
+  uint64_t events = 0;
+  uint64_t first_log_index = 0, last_log_index = 0;
+  std::optional<int64_t> from_ns, to_ns;  // the windows' slots and events, [from, to)
+  uint64_t deleted_bytes = 0;
+};
+
 struct VerifyReport {
   std::filesystem::path out_dir;
   std::string node_id;
@@ -109,6 +122,11 @@ struct VerifyReport {
   uint64_t hours_closed = 0;            // hours whose hour root and chain link verified
   bool unsealed_tail = false;           // last record without its checkpoint (crash remains)
   std::vector<UnsealedItem> unsealed;
+  // Windows whose files retention deleted, each listed by a signed retention record: their
+  // micro records still verify in the window log, their events are not counted above.
+  uint64_t pruned_windows = 0;
+  uint64_t pruned_events = 0;
+  std::vector<PrunedRange> pruned;
 
   // The newest window-log record (whole log, whatever the range): for comparing with the hot
   // index, which may hold events not sealed yet.

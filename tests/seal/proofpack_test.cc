@@ -30,28 +30,12 @@ const std::string kHour12 = "windows/2026/11/30/12";
 const std::string kHour13 = "windows/2026/11/30/13";
 const std::string kStoreDir = kPackStoreDir;  // "store/"
 
-std::string fingerprint() {
-  return key_fingerprint(base().key.public_key());
-}
-
-NamedSigningKey node_key() {
-  return {kKeyName, SigningKey::from_seed(base().key.seed()).value()};
-}
-
 // How many of the synthetic events have a wall time in [from, to).
 uint64_t events_between(int64_t from, int64_t to) {
   const auto& w = base().walls;
   return static_cast<uint64_t>(
       std::count_if(w.begin(), w.end(), [&](int64_t t) { return t >= from && t < to; }));
 }
-
-// A copy of the store with the node's private key where `ritma export-proof` reads it.
-struct KeyedStore : Store {
-  KeyedStore() {
-    EXPECT_TRUE(write_private_key_file(out() / "_meta/keys/node.key", node_key()).ok());
-  }
-  std::string base_dir() const { return dir.path().string(); }
-};
 
 ExportOutcome export_range(const Store& s, const fs::path& out, int64_t from, int64_t to) {
   ExportOptions o;

@@ -234,6 +234,23 @@ struct Store {
   }
 };
 
+inline std::string fingerprint() {
+  return key_fingerprint(base().key.public_key());
+}
+
+inline NamedSigningKey node_key() {
+  return {kKeyName, SigningKey::from_seed(base().key.seed()).value()};
+}
+
+// A copy of the store with the node's private key where the commands that sign (export-proof,
+// case, retention) read it; dir is the base directory (--base-dir).
+struct KeyedStore : Store {
+  KeyedStore() {
+    EXPECT_TRUE(write_private_key_file(out() / "_meta/keys/node.key", node_key()).ok());
+  }
+  std::string base_dir() const { return dir.path().string(); }
+};
+
 inline VerifyReport verify(const Store& s, const std::string& key = "") {
   VerifyOptions o;
   o.pinned_key = key.empty() ? key_fingerprint(base().key.public_key()) : key;
