@@ -1,6 +1,6 @@
 // libFuzzer target for what `ritma verify --store` and the sealer parse from disk: micro
 // records, hour roots, chain links, keys, store records, signatures, time-index entries,
-// catalogs and accounting records (strict CBOR; whatever is accepted must re-encode to the
+// catalogs, accounting records and retention records (strict CBOR; whatever is accepted must re-encode to the
 // same bytes), and block contents through the atom scanner (which must agree with the strict
 // atom decoder on every atom it accepts).
 #include <cstdint>
@@ -10,6 +10,7 @@
 #include "capture/event_atom.h"
 #include "seal/atom_scan.h"
 #include "seal/derived.h"
+#include "seal/retention.h"
 #include "seal/seal_format.h"
 
 namespace {
@@ -39,6 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   round_trip(in, decode_time_index_entry, "time index entry");
   round_trip(in, decode_catalog, "catalog");
   round_trip(in, decode_account, "accounting record");
+  round_trip(in, decode_retention, "retention record");
   std::vector<ScannedAtom> atoms;
   (void)scan_atoms(in, atoms);
   for (const auto& a : atoms) {
