@@ -196,6 +196,12 @@ int main(int argc, char** argv) {
   for (const auto& line : sealer->recovery().notes())
     std::cerr << "ritma-sensor: sealed store: " << line << "\n";
   const seal::RecoveryReport& recovered = sealer->recovery();
+  // The boot's sequence continues after both the hot index's and the sealed store's newest
+  // event (the hot index may have been rotated, moved aside or made anew).
+  if (recovered.last_run && recovered.last_run->boot_id == boot && recovered.last_sealed_seq &&
+      *recovered.last_sealed_seq + 1 > first_seq)
+    first_seq = *recovered.last_sealed_seq + 1;
+  must(sealer->start_run_at(first_seq), "sealing");
 
   auto cgroups = capture::CgroupResolver::open_system();
   if (!cgroups.ok()) {

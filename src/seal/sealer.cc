@@ -117,6 +117,9 @@ struct Sealer::Impl {
   std::optional<OpenWindow> window;
   std::unique_ptr<DerivedWriter> derived;
   uint64_t next_seq_hint = 0;
+  // next_seq_hint is this run's next seq (given as SealerOptions::first_seq, or learnt from a
+  // window this run sealed): the next event must carry it.
+  bool seq_known = false;
   Sealer* owner = nullptr;
 
   int64_t now() const { return opts.clock ? opts.clock() : real_clock_ns(); }
@@ -252,6 +255,10 @@ Status Sealer::Impl::finish_block() {
 Status Sealer::Impl::add_event(const capture::Event& e) {
   OpenWindow& w = *window;
   if (!w.have_first_seq) {
+    if (seq_known && e.seq != next_seq_hint)
+      return make_error("sealer: event seq " + std::to_string(e.seq) +
+                        " is not the run's next seq " + std::to_string(next_seq_hint) +
+                        " (events must be contiguous within a run)");
     w.first_seq = e.seq;
     w.have_first_seq = true;
   } else if (e.seq != w.first_seq + w.count) {
@@ -340,6 +347,7 @@ Status Sealer::Impl::seal_window() {
   st.last_lag_ns = lag;
   st.max_lag_ns = std::max(st.max_lag_ns, lag);
   next_seq_hint = r.end_seq();
+  if (r.event_count != 0) seq_known = true;
   if (derived) {
     // Derived files are summaries, not evidence: a failure to write them is reported (stats,
     // and a verifier names the stale file) but never stops sealing.
@@ -627,6 +635,20 @@ Result<std::unique_ptr<Sealer>> Sealer::open(SealerOptions opts, NamedSigningKey
   }
   RITMA_TRY(m.open_window(now_ns));
   return s;
+}
+
+Status Sealer::start_run_at(uint64_t first_seq) {
+  Impl& m = *impl_;
+  if (m.window && (m.window->count != 0 || m.window->have_first_seq))
+    return make_error("sealer: the run's first seq is set before its first event");
+  if (m.last && m.last->run.boot_id == m.opts.run.boot_id && first_seq < m.next_seq_hint)
+    return make_error("sealer: the run would start at seq " + std::to_string(first_seq) +
+                      ", before the end (seq " + std::to_string(m.next_seq_hint) +
+                      ") of what this boot already sealed");
+  m.next_seq_hint = first_seq;
+  m.seq_known = true;
+  if (m.window) m.window->first_seq = first_seq;
+  return {};
 }
 
 Status Sealer::add(std::span<const capture::Event> events) {

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -72,6 +73,12 @@ class Sealer {
   const RecoveryReport& recovery() const { return recovery_; }
   const StoreRecord& store() const { return store_; }
 
+  // Sets the seq this run's first event will carry, right after open(): an empty window sealed
+  // before that event records it as its first_seq (otherwise the end of what the store sealed
+  // before, which a run that starts later in the boot's sequence does not continue), and every
+  // event must then continue the run's sequence from it. Refuses a seq before the end of what
+  // the same boot already sealed.
+  Status start_run_at(uint64_t first_seq);
   // Appends events (seq-assigned, in seq order, strings already privacy-transformed) to the
   // open window. Seals the open window first if its slot has ended.
   Status add(std::span<const capture::Event> events);

@@ -179,6 +179,45 @@ TEST(Sealer, RefusesEventsThatAreNotContiguous) {
   EXPECT_NE(st.error().message.find("does not follow"), std::string::npos);
 }
 
+// A run that starts later in the boot's sequence than the store's last sealed event (the
+// previous run's window in flight was lost) and whose first window ends before its first event
+// arrives (a loaded machine): the empty window records the run's first seq, so the run's windows
+// are contiguous (found by the twenty-SIGKILL test under load, where an empty window carried the
+// previous run's end instead).
+TEST(Sealer, AnEmptyFirstWindowOfARunRecordsTheRunsFirstSeq) {
+  Fixture f;
+  {
+    auto s = f.open(1);
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(s->add(f.events(3)).ok());
+    ASSERT_TRUE(s->flush_window().ok());
+  }
+  f.now += 20 * kSec;
+  auto s = f.open(2);
+  ASSERT_TRUE(s);
+  EXPECT_FALSE(s->start_run_at(2).ok()) << "before the end of what the boot sealed";
+  ASSERT_TRUE(s->start_run_at(10).ok());
+  f.now += 10 * kSec;
+  ASSERT_TRUE(s->tick().ok());  // the run's first window, empty
+  f.next_seq = 9;
+  EXPECT_FALSE(s->add(f.events(1)).ok()) << "not the run's next seq";
+  f.next_seq = 10;
+  ASSERT_TRUE(s->add(f.events(2)).ok());
+  ASSERT_TRUE(s->flush_window().ok());
+  const auto recs = f.records();
+  ASSERT_EQ(recs.size(), 3u);
+  EXPECT_EQ(recs[1].event_count, 0u);
+  EXPECT_EQ(recs[1].first_seq, 10u);
+  EXPECT_EQ(recs[2].first_seq, 10u);
+  // (The synthetic runs do not start with gap events; only the sequence is checked here.)
+  VerifyOptions vo;
+  auto v = verify_store(f.out(), vo);
+  ASSERT_TRUE(v.ok());
+  for (const auto& p : v->problems)
+    EXPECT_EQ(p.message.find("seq"), std::string::npos) << p.to_string();
+  EXPECT_EQ(v->problems.size(), 2u);  // the two runs' missing gap events
+}
+
 TEST(Sealer, ClosesAnHourWithRootAndChainWhenTheNextHourBegins) {
   Fixture f;
   auto s = f.open();
