@@ -426,8 +426,12 @@ std::optional<WindowSpan> catalog_window_span(const CatalogWindow& w, uint64_t w
                                       static_cast<unsigned>(*d));
   WindowSpan span;
   span.log_index = w.log_index;
-  span.slot_start_ns =
-      day * static_cast<int64_t>(kDayNs) + static_cast<int64_t>(*h * kHourNs + *slot * window_ns);
+  // Years outside what int64 nanoseconds hold (1677..2262) name no window (found by fuzzing).
+  int64_t day_ns = 0;
+  if (__builtin_mul_overflow(day, static_cast<int64_t>(kDayNs), &day_ns) ||
+      __builtin_add_overflow(day_ns, static_cast<int64_t>(*h * kHourNs + *slot * window_ns),
+                             &span.slot_start_ns))
+    return std::nullopt;
   span.window_ns = window_ns;
   span.event_count = w.event_count;
   span.min_wall_ns = w.min_wall_ns;
