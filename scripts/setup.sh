@@ -28,6 +28,10 @@ PACKAGES=(
   # tests and benchmarks (independent implementations we check against)
   libgtest-dev libgmock-dev libbenchmark-dev b3sum python3 python3-nacl python3-cbor2 coreutils hyperfine
   bpftrace sqlite3 util-linux zstd bc make
+  # Requiem's bundles: the link is checked by Debian's stock in-toto-verify (tests/exec)
+  in-toto
+  # the sandbox benchmark runs bubblewrap beside requiem exec (bench/requiem_exec.sh)
+  bubblewrap
   # deployment tests (tests/deploy): systemd-analyze, apparmor_parser, the .deb, manifests
   systemd apparmor dpkg-dev file python3-yaml
   # the viewer's browser test (tests/viewer): headless Chromium (node and npm: below)

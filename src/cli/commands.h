@@ -45,4 +45,8 @@ void register_retention_command(CLI::App& app);
 // signed access log (FORMAT.md §13).
 void register_case_command(CLI::App& app);
 
+// `requiem exec | verify | replay`: the sandboxed, traced, signed run and its bundle
+// (docs/REQUIEM.md).
+void register_requiem_commands(CLI::App& app);
+
 }  // namespace ritma::cli

@@ -56,7 +56,6 @@ constexpr const char* kCostCgroups =
 // A child that is still running after this many seconds is killed (SIGALRM) and reported.
 constexpr unsigned kChildTimeoutSeconds = 10;
 
-
 std::string errno_name(int err) {
   const char* name = strerrorname_np(err);
   return name != nullptr ? name : "errno " + std::to_string(err);

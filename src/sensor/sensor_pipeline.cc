@@ -129,7 +129,7 @@ void SensorPipeline::add_sensor_event(capture::Event e) {
 
 Status SensorPipeline::flush() {
   if (batch_.empty()) return {};
-  RITMA_TRY(index_->append(batch_));
+  if (index_ != nullptr) RITMA_TRY(index_->append(batch_));
   counters_.events += batch_.size();
   if (sink_) RITMA_TRY(sink_(batch_));
   batch_.clear();

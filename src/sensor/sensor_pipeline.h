@@ -39,6 +39,7 @@ struct PipelineCounters {
 
 class SensorPipeline {
  public:
+  // `index` may be null (a Requiem run's trace: the events only go to the sink).
   // `first_seq`: the sequence number of the first event (continue the boot's sequence).
   // `wall_offset_ns`: CLOCK_REALTIME - CLOCK_BOOTTIME, see calibrate_wall_offset().
   SensorPipeline(store::HotIndex* index, capture::ProcessTable* processes,
