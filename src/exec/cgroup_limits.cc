@@ -25,6 +25,8 @@
 namespace ritma::exec {
 namespace {
 
+using Hierarchy = CgroupHierarchy;
+
 std::string errno_text(int err) {
   const char* name = strerrorname_np(err);
   return name != nullptr ? name : "errno " + std::to_string(err);
@@ -95,62 +97,9 @@ std::string unescape_mount_path(std::string_view s) {
   return out;
 }
 
-struct Hierarchy {
-  bool v2 = false;
-  std::string root;  // the mount's root inside the hierarchy
-  std::string mount_point;
-  std::vector<std::string> controllers;  // v1: mount options; v2: the root's cgroup.controllers
-};
-
-std::vector<Hierarchy> read_hierarchies() {
-  std::vector<Hierarchy> out;
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    const size_t dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    const std::vector<std::string> before = split(std::string_view(line).substr(0, dash), ' ');
-    const std::vector<std::string> after = split(std::string_view(line).substr(dash + 3), ' ');
-    if (before.size() < 5 || after.size() < 3) continue;
-    Hierarchy h;
-    if (after[0] == "cgroup2") {
-      h.v2 = true;
-    } else if (after[0] != "cgroup") {
-      continue;
-    }
-    h.root = unescape_mount_path(before[3]);
-    h.mount_point = unescape_mount_path(before[4]);
-    h.controllers = h.v2 ? split(read_first_line(h.mount_point + "/cgroup.controllers"), ' ')
-                         : split(after[2], ',');
-    out.push_back(std::move(h));
-  }
-  return out;
-}
-
-// This process's cgroup in the v2 hierarchy (controller "") or in the v1 hierarchy with
-// `controller`.
-std::string own_cgroup(const std::string& controller) {
-  std::ifstream in("/proc/self/cgroup");
-  std::string line;
-  while (std::getline(in, line)) {
-    const size_t first = line.find(':');
-    const size_t second = line.find(':', first + 1);
-    if (first == std::string::npos || second == std::string::npos) continue;
-    const std::vector<std::string> controllers =
-        split(std::string_view(line).substr(first + 1, second - first - 1), ',');
-    const bool match =
-        controller.empty() ? line.compare(0, 3, "0::") == 0 : has(controllers, controller);
-    if (match) {
-      const std::string path = line.substr(second + 1);
-      return path.empty() ? "/" : path;
-    }
-  }
-  return "/";
-}
-
 // Where this process's cgroup is inside `h`'s mount, "" when outside the mount's root.
 std::string own_dir(const Hierarchy& h, const std::string& controller) {
-  const std::string own = own_cgroup(controller);
+  const std::string own = own_cgroup_path(controller);
   if (h.root == "/") return own == "/" ? h.mount_point : h.mount_point + own;
   if (own == h.root) return h.mount_point;
   if (own.rfind(h.root + "/", 0) == 0) return h.mount_point + own.substr(h.root.size());
@@ -178,10 +127,54 @@ std::string make_cgroup(const Hierarchy& h, const std::string& controller, const
 
 }  // namespace
 
+std::vector<CgroupHierarchy> read_cgroup_hierarchies() {
+  std::vector<CgroupHierarchy> out;
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    const std::vector<std::string> before = split(std::string_view(line).substr(0, dash), ' ');
+    const std::vector<std::string> after = split(std::string_view(line).substr(dash + 3), ' ');
+    if (before.size() < 5 || after.size() < 3) continue;
+    CgroupHierarchy h;
+    if (after[0] == "cgroup2") {
+      h.v2 = true;
+    } else if (after[0] != "cgroup") {
+      continue;
+    }
+    h.root = unescape_mount_path(before[3]);
+    h.mount_point = unescape_mount_path(before[4]);
+    h.controllers = h.v2 ? split(read_first_line(h.mount_point + "/cgroup.controllers"), ' ')
+                         : split(after[2], ',');
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+std::string own_cgroup_path(const std::string& controller) {
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t first = line.find(':');
+    const size_t second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos) continue;
+    const std::vector<std::string> controllers =
+        split(std::string_view(line).substr(first + 1, second - first - 1), ',');
+    const bool match =
+        controller.empty() ? line.compare(0, 3, "0::") == 0 : has(controllers, controller);
+    if (match) {
+      const std::string path = line.substr(second + 1);
+      return path.empty() ? "/" : path;
+    }
+  }
+  return "/";
+}
+
 Result<std::unique_ptr<RunCgroups>> RunCgroups::create(const CgroupLimits& limits,
                                                        std::vector<std::string>& unavailable) {
   std::unique_ptr<RunCgroups> cg(new RunCgroups());
-  const std::vector<Hierarchy> hierarchies = read_hierarchies();
+  const std::vector<Hierarchy> hierarchies = read_cgroup_hierarchies();
   const Hierarchy* v2 = nullptr;
   auto v1_with = [&](const char* controller) -> const Hierarchy* {
     for (const Hierarchy& h : hierarchies) {

@@ -23,6 +23,18 @@
 
 namespace ritma::exec {
 
+// A cgroup hierarchy mounted in this process's mount namespace (/proc/self/mountinfo).
+struct CgroupHierarchy {
+  bool v2 = false;
+  std::string root;                      // the mount's root inside the hierarchy
+  std::string mount_point;               // where it is mounted
+  std::vector<std::string> controllers;  // v1: the mount's options; v2: cgroup.controllers
+};
+std::vector<CgroupHierarchy> read_cgroup_hierarchies();
+// This process's cgroup path in the v2 hierarchy (controller "") or in the v1 hierarchy with
+// `controller`; "/" when not listed.
+std::string own_cgroup_path(const std::string& controller);
+
 struct CgroupLimits {
   uint64_t memory_bytes = 0;  // 0: no limit
   uint64_t pids = 0;          // 0: no limit

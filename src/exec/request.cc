@@ -182,15 +182,8 @@ std::string env_path(std::string_view name) {
 
 // The request's names of the sandbox's enums ("" for a value outside the enum).
 std::string_view network_name(NetworkMode mode) {
-  switch (mode) {
-    case NetworkMode::kNone:
-      return "none";
-    case NetworkMode::kLoopback:
-      return "loopback";
-    case NetworkMode::kHost:
-      return "host";
-  }
-  return "";
+  const std::string_view name = network_mode_name(mode);
+  return name == "?" ? std::string_view() : name;
 }
 
 std::string_view view_name(ViewMode view) {

@@ -35,6 +35,8 @@
 
 #include "core/text_lines.h"
 #include "core/unique_fd.h"
+#include "exec/cgroup_limits.h"
+#include "exec/cgroup_limits.h"
 
 namespace ritma::exec {
 namespace {
@@ -63,18 +65,6 @@ std::string errno_name(int err) {
 
 bool has(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
-}
-
-std::vector<std::string> split(std::string_view s, char sep) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t end = s.find(sep, start);
-    if (end == std::string_view::npos) end = s.size();
-    if (end > start) out.emplace_back(s.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
 }
 
 // Writes all of `content` to `path` (no O_CREAT); 0 or the errno.
@@ -419,84 +409,9 @@ FeatureReport probe_landlock() {
 
 // ---- cgroups. ----
 
-// "\040" and friends in /proc/self/mountinfo paths.
-std::string unescape_mount_path(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      const std::string_view oct = s.substr(i + 1, 3);
-      if (std::all_of(oct.begin(), oct.end(), [](char c) { return c >= '0' && c <= '7'; })) {
-        out += static_cast<char>((oct[0] - '0') * 64 + (oct[1] - '0') * 8 + (oct[2] - '0'));
-        i += 3;
-        continue;
-      }
-    }
-    out += s[i];
-  }
-  return out;
-}
-
-struct CgroupMount {
-  bool v2 = false;
-  std::string root;         // the mount's root inside the hierarchy
-  std::string mount_point;  // where it is mounted
-  std::vector<std::string> controllers;
-};
-
 constexpr const char* kV1Controllers[] = {"cpu",     "cpuacct", "cpuset",   "memory", "devices",
                                           "freezer", "net_cls", "net_prio", "blkio",  "perf_event",
                                           "hugetlb", "pids",    "rdma",     "misc"};
-
-std::vector<CgroupMount> read_cgroup_mounts() {
-  std::vector<CgroupMount> mounts;
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    const size_t dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    const std::vector<std::string> before = split(std::string_view(line).substr(0, dash), ' ');
-    const std::vector<std::string> after = split(std::string_view(line).substr(dash + 3), ' ');
-    if (before.size() < 5 || after.size() < 3) continue;
-    CgroupMount m;
-    if (after[0] == "cgroup2") {
-      m.v2 = true;
-    } else if (after[0] != "cgroup") {
-      continue;
-    }
-    m.root = unescape_mount_path(before[3]);
-    m.mount_point = unescape_mount_path(before[4]);
-    if (m.v2) {
-      m.controllers = split(read_first_line(m.mount_point + "/cgroup.controllers"), ' ');
-    } else {
-      for (const std::string& option : split(after[2], ',')) {
-        if (std::find(std::begin(kV1Controllers), std::end(kV1Controllers), option) !=
-            std::end(kV1Controllers)) {
-          m.controllers.push_back(option);
-        }
-      }
-    }
-    mounts.push_back(std::move(m));
-  }
-  return mounts;
-}
-
-// This process's cgroup path in the v2 hierarchy ("0::") or in the v1 hierarchy holding
-// `controller`; "/" when not listed.
-std::string own_cgroup(const std::string& controller) {
-  std::ifstream in("/proc/self/cgroup");
-  std::string line;
-  while (std::getline(in, line)) {
-    const size_t first = line.find(':');
-    const size_t second = line.find(':', first + 1);
-    if (first == std::string::npos || second == std::string::npos) continue;
-    const std::vector<std::string> controllers =
-        split(std::string_view(line).substr(first + 1, second - first - 1), ',');
-    const std::string path = line.substr(second + 1);
-    const bool match = controller.empty() ? controllers.empty() : has(controllers, controller);
-    if (match) return path.empty() ? "/" : path;
-  }
-  return "/";
-}
 
 struct CgroupTrial {
   bool created = false;
@@ -553,7 +468,7 @@ CgroupTrial try_child_cgroup_at(const std::string& base, const LimitWrites& limi
 
 // Tries the hierarchy's root first (where a root-run sandbox creates its cgroups), then this
 // process's own cgroup (where an unprivileged user may hold a delegated subtree).
-CgroupTrial try_child_cgroup(const CgroupMount& mount, const std::string& own_path,
+CgroupTrial try_child_cgroup(const CgroupHierarchy& mount, const std::string& own_path,
                              const LimitWrites& limits) {
   CgroupTrial trial = try_child_cgroup_at(mount.mount_point, limits);
   if (trial.created) return trial;
@@ -576,18 +491,20 @@ FeatureReport probe_cgroups() {
                       std::istreambuf_iterator<char>());
   const bool kernel_has_v2 = fs_text.find("\tcgroup2\n") != std::string::npos;
 
-  const std::vector<CgroupMount> mounts = read_cgroup_mounts();
-  const CgroupMount* v2 = nullptr;
-  const CgroupMount* v1_memory = nullptr;
-  const CgroupMount* v1_pids = nullptr;
+  const std::vector<CgroupHierarchy> mounts = read_cgroup_hierarchies();
+  const CgroupHierarchy* v2 = nullptr;
+  const CgroupHierarchy* v1_memory = nullptr;
+  const CgroupHierarchy* v1_pids = nullptr;
   std::vector<std::string> v1_controllers;
-  for (const CgroupMount& m : mounts) {
+  for (const CgroupHierarchy& m : mounts) {
     if (m.v2) {
       if (v2 == nullptr) v2 = &m;
       continue;
     }
-    for (const std::string& c : m.controllers) {
-      if (!has(v1_controllers, c)) v1_controllers.push_back(c);
+    for (const std::string& c : m.controllers) {  // the mount's options: keep controllers
+      const bool controller = std::find(std::begin(kV1Controllers), std::end(kV1Controllers), c) !=
+                              std::end(kV1Controllers);
+      if (controller && !has(v1_controllers, c)) v1_controllers.push_back(c);
     }
     if (v1_memory == nullptr && has(m.controllers, "memory")) v1_memory = &m;
     if (v1_pids == nullptr && has(m.controllers, "pids")) v1_pids = &m;
@@ -621,15 +538,15 @@ FeatureReport probe_cgroups() {
   };
   // 64 MiB and 64 tasks: arbitrary values, written only to the probe's own empty cgroup.
   if (v2 != nullptr) {
-    record("v2",
-           try_child_cgroup(*v2, own_cgroup(""), {{"memory.max", "67108864"}, {"pids.max", "64"}}));
+    record("v2", try_child_cgroup(*v2, own_cgroup_path(""),
+                                  {{"memory.max", "67108864"}, {"pids.max", "64"}}));
   }
   if (v1_memory != nullptr) {
-    record("v1 memory", try_child_cgroup(*v1_memory, own_cgroup("memory"),
+    record("v1 memory", try_child_cgroup(*v1_memory, own_cgroup_path("memory"),
                                          {{"memory.limit_in_bytes", "67108864"}}));
   }
   if (v1_pids != nullptr) {
-    record("v1 pids", try_child_cgroup(*v1_pids, own_cgroup("pids"), {{"pids.max", "64"}}));
+    record("v1 pids", try_child_cgroup(*v1_pids, own_cgroup_path("pids"), {{"pids.max", "64"}}));
   }
 
   Status status = Status::kAvailable;
