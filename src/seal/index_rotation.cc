@@ -23,6 +23,7 @@
 #include "core/unique_fd.h"
 #include "seal/seal_format.h"
 #include "store/hot_index.h"
+#include "store/sqlite_handles.h"
 
 namespace ritma::seal {
 namespace {
@@ -39,14 +40,8 @@ constexpr int64_t kDeleteChunkIds = 5000;
 constexpr const char* kRotatedPrefix = "index-";
 constexpr const char* kRotatedSuffix = ".sqlite";
 
-struct DbCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-struct StmtFinalizer {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
-using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+using store::DbPtr;
+using store::StmtPtr;
 
 // A SQLite connection with errors that name its file.
 class Db {

@@ -16,18 +16,10 @@
 
 #include "core/bytes.h"
 #include "core/unique_fd.h"
+#include "store/sqlite_handles.h"
 
 namespace ritma::store {
 namespace {
-
-struct DbCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-struct StmtFinalizer {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
-using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
 
 // Resets a statement when it goes out of scope, so no read transaction is left open and the
 // statement is ready for its next use.
