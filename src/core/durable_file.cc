@@ -80,6 +80,21 @@ Status atomic_write_file(const std::filesystem::path& path, ByteSpan data, mode_
   return {};
 }
 
+Status write_new_file_synced(const std::filesystem::path& path, ByteSpan data, mode_t mode) {
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (fd.get() < 0) return errno_error("cannot create", path);
+  auto fail = [&](Error e) -> Status {
+    fd.reset();
+    unlink(path.c_str());
+    return e;
+  };
+  if (fchmod(fd.get(), mode) != 0) return fail(errno_error("cannot chmod", path));
+  if (auto s = write_all(fd.get(), data, path); !s) return fail(s.error());
+  if (fsync(fd.get()) != 0) return fail(errno_error("cannot fsync", path));
+  if (fd.reset() != 0) return fail(errno_error("cannot close", path));
+  return {};
+}
+
 Status make_directories(const std::filesystem::path& dir, mode_t mode) {
   std::filesystem::path cur;
   for (const auto& part : dir) {

@@ -29,6 +29,11 @@ using AtomicWriteHook = std::function<void(AtomicWriteStep)>;
 Status atomic_write_file(const std::filesystem::path& path, ByteSpan data, mode_t mode = 0644,
                          const AtomicWriteHook& hook = nullptr);
 
+// Creates `path` (which must not exist) with `data` and permission bits `mode`, and fsyncs it;
+// the directory is not fsynced (for files staged in a directory that is published later by
+// one rename). On failure the partial file is removed.
+Status write_new_file_synced(const std::filesystem::path& path, ByteSpan data, mode_t mode = 0644);
+
 // fsync of a directory, making renames and creations in it durable.
 Status fsync_directory(const std::filesystem::path& dir);
 

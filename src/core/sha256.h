@@ -29,4 +29,8 @@ class Sha256 {
 
 Hash32 sha256(ByteSpan data);
 
+// The process's SHA-256 implementation, fetched once (OpenSSL initialised without reading its
+// configuration file).
+const EVP_MD* sha256_evp();
+
 }  // namespace ritma

@@ -1,8 +1,13 @@
 #include "requiem/engine.h"
 
+#include <fcntl.h>
 #include <sodium.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <set>
@@ -135,8 +140,8 @@ exec::SandboxSpec sandbox_spec(const exec::Request& req, const exec::ResolvedEnv
 }
 
 Status write_file_text(const fs::path& p, const std::string& text) {
-  return atomic_write_file(p, ByteSpan(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
-                           0644);
+  return write_new_file_synced(
+      p, ByteSpan(reinterpret_cast<const uint8_t*>(text.data()), text.size()), 0644);
 }
 
 Result<std::string> read_text(const fs::path& p) {
@@ -276,13 +281,27 @@ Result<ExecResult> execute(const ExecOptions& o, const NamedSigningKey& key) {
                      {"return-value", out.exit_code}};
   RITMA_ASSIGN_OR_RETURN(const exec::SignedLink signed_link, exec::sign_link(link, key.key));
 
-  r.bundle_dir = o.state_dir / "bundles" / r.exec_id;
-  RITMA_TRY(make_directories(r.bundle_dir, 0755));
-  RITMA_TRY(write_file_text(r.bundle_dir / kRequestFile, exec::to_json(recorded).dump(2) + "\n"));
-  RITMA_TRY(write_file_text(r.bundle_dir / signed_link.file_name, signed_link.text));
-  RITMA_TRY(write_file_text(r.bundle_dir / kSignerFile,
-                            format_public_key(key.name, key.key.public_key())));
-  RITMA_TRY(write_file_text(r.bundle_dir / kEnvelopeFile, r.envelope_text + "\n"));
+  // The bundle is staged in a hidden directory, each file fsynced, then published by one
+  // rename and the fsync of bundles/: a bundle directory is complete or absent, whatever the
+  // moment of a crash (a leftover ".EX_*.partial" holds an unpublished run).
+  const fs::path bundles = o.state_dir / "bundles";
+  r.bundle_dir = bundles / r.exec_id;
+  const fs::path staging = bundles / ("." + r.exec_id + ".partial");
+  RITMA_TRY(make_directories(bundles, 0755));
+  if (::mkdir(staging.c_str(), 0755) != 0) {
+    return make_error("cannot create " + staging.string() + ": " + std::strerror(errno));
+  }
+  RITMA_TRY(write_file_text(staging / kRequestFile, exec::to_json(recorded).dump(2) + "\n"));
+  RITMA_TRY(write_file_text(staging / signed_link.file_name, signed_link.text));
+  RITMA_TRY(
+      write_file_text(staging / kSignerFile, format_public_key(key.name, key.key.public_key())));
+  RITMA_TRY(write_file_text(staging / kEnvelopeFile, r.envelope_text + "\n"));
+  RITMA_TRY(fsync_directory(staging));
+  if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, r.bundle_dir.c_str(), RENAME_NOREPLACE) !=
+      0) {
+    return make_error("cannot publish " + r.bundle_dir.string() + ": " + std::strerror(errno));
+  }
+  RITMA_TRY(fsync_directory(bundles));
   return r;
 }
 

@@ -16,6 +16,7 @@
 #include <limits>
 
 #include "core/merkle.h"
+#include "core/sha256.h"
 #include "core/utf8.h"
 
 namespace ritma::seal {
@@ -562,15 +563,6 @@ std::optional<AtomScanError> scan_one_atom(ByteSpan atom, ScannedAtom& out,
 
 namespace {
 
-const EVP_MD* sha256_md() {
-  static const EVP_MD* md = [] {
-    const EVP_MD* m = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    if (m == nullptr) std::abort();
-    return m;
-  }();
-  return md;
-}
-
 #if defined(__x86_64__)
 // SHA-256 with the x86 SHA extensions. The state lives in two registers in the order the
 // sha256rnds2 instruction wants (ABEF and CDGH); each 64-byte block is 16 groups of four
@@ -746,7 +738,7 @@ Hash32 MerkleHasher::portable(uint8_t prefix, ByteSpan a, ByteSpan b) {
   auto* ctx = static_cast<EVP_MD_CTX*>(ctx_);
   Hash32 out;
   unsigned int len = 0;
-  if (EVP_DigestInit_ex2(ctx, sha256_md(), nullptr) != 1 ||
+  if (EVP_DigestInit_ex2(ctx, sha256_evp(), nullptr) != 1 ||
       EVP_DigestUpdate(ctx, &prefix, 1) != 1 || EVP_DigestUpdate(ctx, a.data(), a.size()) != 1 ||
       EVP_DigestUpdate(ctx, b.data(), b.size()) != 1 ||
       EVP_DigestFinal_ex(ctx, out.data(), &len) != 1) {

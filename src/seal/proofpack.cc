@@ -39,21 +39,6 @@ constexpr size_t kMaxSigBytes = 4096;
 
 // ---------------------------------------------------------------- manifest and proof.cbor
 
-bool valid_pack_path(std::string_view p) {
-  if (p.empty() || p.size() > 1024 || p.front() == '/' || p.back() == '/') return false;
-  size_t start = 0;
-  while (start <= p.size()) {
-    size_t end = p.find('/', start);
-    if (end == std::string_view::npos) end = p.size();
-    const std::string_view part = p.substr(start, end - start);
-    if (part.empty() || part == "." || part == "..") return false;
-    start = end + 1;
-  }
-  return std::none_of(p.begin(), p.end(), [](char c) {
-    return c == '\0' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
-  });
-}
-
 Bytes encode(const Manifest& m) {
   Bytes out;
   cbor::Writer w(out);

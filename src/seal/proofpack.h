@@ -95,11 +95,6 @@ struct PackFiles {
   bool archive = false;  // read from a .tar.zst
 };
 
-// A pack-relative path (§12.1): '/'-separated parts, none empty, "." or "..", no NUL,
-// backslash or control character, at most 1,024 bytes, not absolute. Also what the viewer
-// accepts as an artifact path.
-bool valid_pack_path(std::string_view path);
-
 // True for the paths a pack keeps in `files` (what the verifier parses).
 bool pack_keeps_bytes(std::string_view path);
 

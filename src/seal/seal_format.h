@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -182,5 +183,11 @@ inline constexpr const char* kCheckpointLogFile = "log/checkpoints.log";
 inline constexpr const char* kCheckpointFile = "log/checkpoint";
 
 std::string checkpoint_origin(const std::string& node_id, const StoreId& store_id);
+
+// A pack-relative path (§12.1): '/'-separated parts, none empty, "." or "..", no NUL,
+// backslash or control character, at most 1,024 bytes, not absolute. Also what the viewer
+// accepts as an artifact path, and what a case lists (here, so that the sealer does not
+// pull the pack reader and libarchive into every program).
+bool valid_pack_path(std::string_view path);
 
 }  // namespace ritma::seal
