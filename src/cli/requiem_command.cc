@@ -282,7 +282,8 @@ void register_requiem_commands(CLI::App& app) {
   ex->add_option("--open-files", eo->open_files, "Open files limit");
   ex->add_option("--output-bytes", eo->output_bytes, "stdout/stderr limit, each");
   ex->add_option("--network", eo->network, "none (default) | loopback | host");
-  ex->add_option("--seccomp", eo->seccomp, "Seccomp profile (default)");
+  ex->add_option("--seccomp", eo->seccomp,
+                 "Seccomp profile: default (allowlist) | strict | compat (denylist) | none");
   ex->add_option("--source-date-epoch", eo->source_date_epoch,
                  "Deterministic time: SOURCE_DATE_EPOCH and TZ=UTC for the run");
   ex->add_flag("--allow-degraded", eo->allow_degraded,

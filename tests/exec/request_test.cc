@@ -177,6 +177,7 @@ const std::vector<FieldMutator>& field_mutators() {
       {"filesystem.binds[].src", "one less", [](Request& r) { r.binds.pop_back(); }},
       {"seccomp_profile", "strict", [](Request& r) { r.seccomp_profile = "strict"; }},
       {"seccomp_profile", "none", [](Request& r) { r.seccomp_profile = "none"; }},
+      {"seccomp_profile", "compat", [](Request& r) { r.seccomp_profile = "compat"; }},
       {"deterministic_time.source_date_epoch", "+1",
        [](Request& r) { r.deterministic_time->source_date_epoch += 1; }},
       {"deterministic_time.source_date_epoch", "0",
@@ -692,7 +693,7 @@ TEST(RequestParse, BadValuesAreNamed) {
   expect_error(with(R"("filesystem": {"view": "binds", "binds": [{"src": "/a"}]})"),
                {"$.filesystem.binds[0].dst", "required"});
   expect_error(with(R"("seccomp_profile": "permissive")"),
-               {"$.seccomp_profile", "\"permissive\"", "default, strict, none"});
+               {"$.seccomp_profile", "\"permissive\"", "default, strict, compat, none"});
   expect_error(with(R"("limits": {"memory_bytes": 0})"), {"$.limits.memory_bytes", "outside"});
   expect_error(with(R"("limits": {"wall_timeout_ms": 0})"), {"$.limits.wall_timeout_ms"});
   expect_error(with(R"("limits": {"pids": 1000000})"), {"$.limits.pids", "65536"});

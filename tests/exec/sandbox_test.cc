@@ -56,6 +56,7 @@ constexpr const char* kProbeSource = R"C(
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -92,6 +93,15 @@ int main(int argc, char** argv) {
   if (!strcmp(op, "mount")) return report(mount("none", "/tmp", "tmpfs", 0, NULL));
   if (!strcmp(op, "keyctl")) return report(syscall(SYS_keyctl, 0, -3, 0));
   if (!strcmp(op, "bpf")) return report(syscall(SYS_bpf, 0, NULL, 0));
+  if (!strcmp(op, "mbind")) {
+    void* p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return report(p == MAP_FAILED ? -1 : syscall(SYS_mbind, p, 4096, 0, NULL, 0, 0));
+  }
+  if (!strcmp(op, "socket") && argc == 4) {
+    int s = socket(atoi(argv[2]), atoi(argv[3]), 0);
+    if (s >= 0) close(s);
+    return report(s);
+  }
   return 2;
 }
 )C";
@@ -278,6 +288,97 @@ TEST_F(SandboxTest, DeniedSyscallsFailWithEperm) {
   ASSERT_EQ(lines.size(), 2U);
   EXPECT_EQ(lines[0], "err EPERM");
   EXPECT_EQ(lines[1], "err EPERM");
+}
+
+// ---- the seccomp profiles (seccomp_policy.h) ----
+
+// mbind is outside the allowlist but was allowed by the old denylist (now `compat`): under the
+// allowlists it fails with the default action's ENOSYS, under compat it reaches the kernel.
+TEST_F(SandboxTest, CallOutsideTheAllowlistFailsWithEnosys) {
+  const bool numa = fs::exists("/sys/devices/system/node/node0");
+  for (const char* profile : {"default", "strict", "compat"}) {
+    const auto lines = probe({{"mbind"}}, profile);
+    ASSERT_EQ(lines.size(), 1U) << profile;
+    if (std::string(profile) == "compat") {
+      EXPECT_TRUE(lines[0] == "ok" || (!numa && lines[0] == "err ENOSYS")) << lines[0];
+    } else {
+      EXPECT_EQ(lines[0], "err ENOSYS") << profile;
+    }
+  }
+}
+
+TEST_F(SandboxTest, DangerousCallsFailWithEpermUnderEveryProfile) {
+  for (const char* profile : {"default", "strict", "compat"}) {
+    const auto lines = probe({{"keyctl"}, {"bpf"}, {"mount"}}, profile);
+    EXPECT_EQ(lines, (std::vector<std::string>{"err EPERM", "err EPERM", "err EPERM"})) << profile;
+  }
+}
+
+// strict: AF_UNIX, AF_INET and AF_INET6 only. AF_NETLINK (16) works under default; AF_PACKET
+// (17) needs CAP_NET_RAW, so the kernel refuses it there anyway.
+TEST_F(SandboxTest, StrictRefusesNetlinkAndPacketSocketsButNotUnix) {
+  const std::vector<std::vector<std::string>> calls = {{"socket", "16", "3"},
+                                                       {"socket", "17", "3"},
+                                                       {"socket", "1", "1"},
+                                                       {"socket", "2", "2"},
+                                                       {"socket", "10", "1"}};
+  EXPECT_EQ(probe(calls, "strict"),
+            (std::vector<std::string>{"err EPERM", "err EPERM", "ok", "ok", "ok"}));
+  EXPECT_EQ(probe(calls, "default"),
+            (std::vector<std::string>{"ok", "err EPERM", "ok", "ok", "ok"}));
+}
+
+// Ordinary programs under the allowlists: a shell pipeline through coreutils, and Python with
+// threads, sockets (a TCP echo over loopback), subprocesses, asyncio, sqlite and hashing.
+TEST_F(SandboxTest, OrdinaryProgramsRunUnderTheAllowlists) {
+  const std::string sh =
+      "set -e\n"
+      "printf 'b\\nc\\na\\n' | sort | cat\n"
+      "date -u +%Y >/dev/null && echo date\n"
+      "d=$(mktemp -d); echo x > \"$d/f\"; cat \"$d/f\" | wc -c; ls \"$d\"; rm -r \"$d\"\n"
+      "seq 1 100 | awk '{s += $1} END {print s}'\n"
+      "echo hello | sed s/hello/bye/ | tr a-z A-Z\n"
+      "(sleep 0.01 & wait) && echo waited\n"
+      "echo made > made-here && cat made-here\n";
+  const std::string py =
+      "import asyncio, hashlib, os, socket, sqlite3, subprocess, tempfile, threading\n"
+      "srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n"
+      "srv.bind(('127.0.0.1', 0)); srv.listen(1)\n"
+      "def serve():\n"
+      "    c, _ = srv.accept(); c.sendall(c.recv(5).upper()); c.close()\n"
+      "t = threading.Thread(target=serve); t.start()\n"
+      "cl = socket.create_connection(srv.getsockname()); cl.sendall(b'hello')\n"
+      "print(cl.recv(5).decode()); t.join()\n"
+      "a, b = socket.socketpair(); a.sendall(b'pair'); print(b.recv(4).decode())\n"
+      "r = subprocess.run(['/bin/sh', '-c', 'echo sub | tr a-z A-Z'], capture_output=True, "
+      "text=True)\n"
+      "print(r.stdout.strip())\n"
+      "async def f():\n"
+      "    await asyncio.sleep(0.01)\n"
+      "    return 'async'\n"
+      "print(asyncio.run(f()))\n"
+      "with tempfile.TemporaryDirectory() as d:\n"
+      "    db = sqlite3.connect(os.path.join(d, 'x.db'))\n"
+      "    db.execute('create table t(x)'); db.execute('insert into t values (42)'); db.commit()\n"
+      "    print(db.execute('select x from t').fetchone()[0])\n"
+      "print(len(hashlib.sha256(os.urandom(16)).hexdigest()))\n";
+  for (const char* profile : {"default", "strict"}) {
+    SandboxSpec s = spec({"/bin/sh", "-c", sh});
+    s.seccomp_profile = profile;
+    SandboxOutcome out = run(s);
+    EXPECT_EQ(out.termination, "exit") << profile << out.stderr_data;
+    EXPECT_EQ(out.exit_code, 0) << profile << out.stderr_data;
+    EXPECT_EQ(out.stdout_data, "a\nb\nc\ndate\n2\nf\n5050\nBYE\nwaited\nmade\n")
+        << profile << out.stderr_data;
+
+    s = spec({"/usr/bin/python3", "-c", py});
+    s.seccomp_profile = profile;
+    s.network = NetworkMode::kLoopback;
+    out = run(s);
+    EXPECT_EQ(out.termination, "exit") << profile << out.stderr_data;
+    EXPECT_EQ(out.exit_code, 0) << profile << out.stderr_data;
+    EXPECT_EQ(out.stdout_data, "HELLO\npair\nSUB\nasync\n42\n64\n") << profile << out.stderr_data;
+  }
 }
 
 TEST_F(SandboxTest, ForkBombIsStoppedByThePidsLimit) {
