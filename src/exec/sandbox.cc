@@ -404,11 +404,18 @@ void build_view(const Plan& plan, Reporter& rep) {
     if (::symlink(to, (dev + "/" + name).c_str()) != 0)
       rep.fail_errno(std::string("symlink /dev/") + name);
   }
+  if (::mkdir((dev + "/shm").c_str(), 0755) != 0) rep.fail_errno("mkdir /dev/shm");
   if (::mount(nullptr, dev.c_str(), nullptr,
               MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC, nullptr) != 0) {
     rep.fail_errno("remounting /dev read-only");
   }
   rep.add("dev", join(devices, ","));
+  // POSIX shared memory and semaphores (shm_open, sem_open: Python's multiprocessing, ...): a
+  // tmpfs of the run's own, charged to its memory cgroup.
+  if (::mount("tmpfs", (dev + "/shm").c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              "mode=1777") != 0) {
+    rep.fail_errno("mounting the /dev/shm tmpfs");
+  }
   if (::mount("tmpfs", (base + "/tmp").c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) {
     rep.fail_errno("mounting the /tmp tmpfs");
   }
@@ -785,6 +792,7 @@ Result<SandboxOutcome> run_sandboxed(const SandboxSpec& spec, const BeforeExecHo
     plan.binds.push_back(std::move(p));
   }
   plan.landlock_writable.push_back("/tmp");
+  plan.landlock_writable.push_back("/dev/shm");
 
   // Cgroups.
   CgroupLimits cl;

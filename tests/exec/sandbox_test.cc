@@ -361,7 +361,10 @@ TEST_F(SandboxTest, OrdinaryProgramsRunUnderTheAllowlists) {
       "    db = sqlite3.connect(os.path.join(d, 'x.db'))\n"
       "    db.execute('create table t(x)'); db.execute('insert into t values (42)'); db.commit()\n"
       "    print(db.execute('select x from t').fetchone()[0])\n"
-      "print(len(hashlib.sha256(os.urandom(16)).hexdigest()))\n";
+      "print(len(hashlib.sha256(os.urandom(16)).hexdigest()))\n"
+      // POSIX semaphores and shared memory in /dev/shm
+      "import multiprocessing\n"
+      "with multiprocessing.Pool(2) as p: print(sum(p.map(abs, [-1, -2, 3])))\n";
   for (const char* profile : {"default", "strict"}) {
     SandboxSpec s = spec({"/bin/sh", "-c", sh});
     s.seccomp_profile = profile;
@@ -377,7 +380,7 @@ TEST_F(SandboxTest, OrdinaryProgramsRunUnderTheAllowlists) {
     out = run(s);
     EXPECT_EQ(out.termination, "exit") << profile << out.stderr_data;
     EXPECT_EQ(out.exit_code, 0) << profile << out.stderr_data;
-    EXPECT_EQ(out.stdout_data, "HELLO\npair\nSUB\nasync\n42\n64\n") << profile << out.stderr_data;
+    EXPECT_EQ(out.stdout_data, "HELLO\npair\nSUB\nasync\n42\n64\n6\n") << profile << out.stderr_data;
   }
 }
 
