@@ -30,6 +30,10 @@ PACKAGES=(
   bpftrace sqlite3 util-linux zstd bc make
   # Requiem's bundles: the link is checked by Debian's stock in-toto-verify (tests/exec)
   in-toto
+  # the control plane's bearer tokens: PyJWT makes the tokens the verifier must accept (tests/api)
+  python3-jwt python3-cryptography
+  # the control plane's PostgreSQL backend (libpq) and the real PostgreSQL 15 its tests start
+  libpq-dev postgresql
   # the sandbox benchmark runs bubblewrap beside requiem exec (bench/requiem_exec.sh)
   bubblewrap
   # deployment tests (tests/deploy): systemd-analyze, apparmor_parser, the .deb, manifests

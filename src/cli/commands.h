@@ -49,4 +49,7 @@ void register_case_command(CLI::App& app);
 // (docs/REQUIEM.md).
 void register_requiem_commands(CLI::App& app);
 
+// `requiem audit verify`: the control plane's audit log, record by record (FORMAT.md §15).
+void register_requiem_audit_command(CLI::App& app);
+
 }  // namespace ritma::cli

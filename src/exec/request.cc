@@ -18,6 +18,7 @@
 #include "core/cbor.h"
 #include "core/durable_file.h"
 #include "core/sha256.h"
+#include "core/strict_json.h"
 #include "core/unique_fd.h"
 #include "core/utf8.h"
 #include "exec/seccomp_policy.h"
@@ -643,58 +644,6 @@ Status parse_inputs(const json& v, Request& r) {
   return {};
 }
 
-// A first pass over the text before any value is built: depth, duplicate keys, and the
-// parser's own error message (line, column, what it read), without exceptions.
-class StrictJsonCheck final : public json::json_sax_t {
- public:
-  std::string error;
-
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t&) override { return true; }
-  bool string(string_t&) override { return true; }
-  bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override {
-    keys_.emplace_back();
-    return deeper();
-  }
-  bool key(string_t& k) override {
-    if (keys_.back().insert(k).second) return true;
-    error = "duplicate field " + in_quotes(k);
-    return false;
-  }
-  bool end_object() override {
-    keys_.pop_back();
-    --depth_;
-    return true;
-  }
-  bool start_array(std::size_t) override {
-    keys_.emplace_back();  // keeps keys_.size() == depth_
-    return deeper();
-  }
-  bool end_array() override {
-    keys_.pop_back();
-    --depth_;
-    return true;
-  }
-  bool parse_error(std::size_t, const std::string&,
-                   const nlohmann::detail::exception& ex) override {
-    error = "not valid JSON: " + printable(ex.what(), 400);
-    return false;
-  }
-
- private:
-  bool deeper() {
-    if (++depth_ <= kMaxRequestDepth) return true;
-    error = "nested deeper than " + std::to_string(kMaxRequestDepth) + " levels";
-    return false;
-  }
-  size_t depth_ = 0;
-  std::vector<std::set<std::string>> keys_;
-};
-
 }  // namespace
 
 Result<Request> request_from_json(const json& v) {
@@ -771,12 +720,7 @@ Result<Request> parse_request(std::string_view text) {
     return make_error("request of " + std::to_string(text.size()) +
                       " bytes is larger than the limit of " + std::to_string(kMaxRequestBytes));
   }
-  StrictJsonCheck check;
-  if (!json::sax_parse(text, &check, json::input_format_t::json, true, false)) {
-    return make_error(check.error.empty() ? "not valid JSON" : check.error);
-  }
-  json value = json::parse(text, nullptr, false, false);
-  if (value.is_discarded()) return make_error("not valid JSON");
+  RITMA_ASSIGN_OR_RETURN(const json value, parse_strict_json(text, kMaxRequestDepth));
   return request_from_json(value);
 }
 

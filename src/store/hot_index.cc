@@ -21,18 +21,6 @@
 namespace ritma::store {
 namespace {
 
-// Resets a statement when it goes out of scope, so no read transaction is left open and the
-// statement is ready for its next use.
-class StmtReset {
- public:
-  explicit StmtReset(sqlite3_stmt* s) : s_(s) {}
-  ~StmtReset() { sqlite3_reset(s_); }
-  StmtReset(const StmtReset&) = delete;
-  StmtReset& operator=(const StmtReset&) = delete;
-
- private:
-  sqlite3_stmt* s_;
-};
 
 // Version 1. Each statement is one element; they run in order inside one transaction.
 //

@@ -1,4 +1,5 @@
-// Owning handles for SQLite connections and statements (the hot index and its rotation).
+// Owning handles for SQLite connections and statements (the hot index and its rotation, the
+// control plane's audit log).
 #pragma once
 
 #include <sqlite3.h>
@@ -15,5 +16,18 @@ struct StmtFinalizer {
 };
 using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
 using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+// Resets a statement when it goes out of scope, so no read transaction is left open and the
+// statement is ready for its next use.
+class StmtReset {
+ public:
+  explicit StmtReset(sqlite3_stmt* s) : s_(s) {}
+  ~StmtReset() { sqlite3_reset(s_); }
+  StmtReset(const StmtReset&) = delete;
+  StmtReset& operator=(const StmtReset&) = delete;
+
+ private:
+  sqlite3_stmt* s_;
+};
 
 }  // namespace ritma::store

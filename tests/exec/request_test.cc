@@ -764,9 +764,9 @@ TEST(RequestParse, HostileTextIsRefusedBeforeOrWhileParsing) {
   expect_error(std::string(100'000, '[') + std::string(100'000, ']'), {"nested deeper"});
   // Duplicates, comments, trailing data, bad UTF-8, plain garbage.
   expect_error(R"({"command": "/bin/true", "workspace": "/w", "command": "/bin/sh"})",
-               {"duplicate field \"command\""});
-  expect_error(with(R"("limits": {"pids": 1, "pids": 2})"), {"duplicate field \"pids\""});
-  expect_error(with(R"("env": {"A": "1", "A": "2"})"), {"duplicate field \"A\""});
+               {"duplicate member name \"command\""});
+  expect_error(with(R"("limits": {"pids": 1, "pids": 2})"), {"duplicate member name \"pids\""});
+  expect_error(with(R"("env": {"A": "1", "A": "2"})"), {"duplicate member name \"A\""});
   expect_error(R"({"command": "/bin/true", /* c */ "workspace": "/w"})", {"not valid JSON"});
   expect_error(with("") + " {}", {"not valid JSON"});
   expect_error(with(R"("label": "x",)"), {"not valid JSON"});
