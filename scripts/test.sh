@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite: set up (install what is missing, build), run every test through ctest,
-# then rebuild with AddressSanitizer+UndefinedBehaviorSanitizer (clang) and run the unit tests
-# and the libFuzzer targets (RITMA_FUZZ_SECONDS each, default 60) under it.
+# The whole test suite: set up (install what is missing, build the default tree), run every
+# test but the unit tests through ctest, while a second tree builds with
+# AddressSanitizer+UndefinedBehaviorSanitizer (clang); then run the unit tests (built only in
+# that tree) and the libFuzzer targets (the two long ones RITMA_FUZZ_SECONDS each, default 60)
+# under it.
 #
 # Tests that need root or BPF skip with a message when those are missing, and fail instead of
 # skipping when CI=true.
