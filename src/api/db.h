@@ -56,39 +56,8 @@ DbError make_db_error(DbErrorKind kind, std::string message, std::string sqlstat
 
 // Result<T> with a DbError.
 template <typename T>
-class [[nodiscard]] DbResult {
- public:
-  DbResult(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
-  DbResult(DbError error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-  const DbError& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, DbError> v_;
-};
-
-template <>
-class [[nodiscard]] DbResult<void> {
- public:
-  DbResult() = default;
-  DbResult(DbError error) : error_(std::move(error)), ok_(false) {}  // NOLINT
-  bool ok() const { return ok_; }
-  explicit operator bool() const { return ok_; }
-  const DbError& error() const { return error_; }
-
- private:
-  DbError error_;
-  bool ok_ = true;
-};
-using DbStatus = DbResult<void>;
+using DbResult = Result<T, DbError>;
+using DbStatus = Result<void, DbError>;
 
 // A parameter or a column value. Integers are 64-bit (PG bigint/integer/smallint/boolean,
 // SQLite INTEGER); text is UTF-8; blobs are PG bytea / SQLite BLOB.
