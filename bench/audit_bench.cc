@@ -1,10 +1,14 @@
-// Durable appends to the control plane's audit log (src/api/audit_log.h) on SQLite on disk,
-// next to a peer measured in the same process: a plain INSERT of the same rows (same table
-// shape, same canonical bytes, precomputed) with no tail read, no chaining, no hashing and no
-// checkpoints. The ratio is what the chain costs. Target (issue): >= 100,000 records/s durable.
+// Durable appends to the control plane's audit log (src/api/audit_log.h) through the database
+// layer (src/api/db.h) on SQLite on disk, next to a peer measured in the same process: a
+// plain INSERT of the same rows through the same layer (same table, same canonical bytes,
+// precomputed; the same 64 rows per statement as the writer) with no tail read, no chaining,
+// no hashing and no checkpoints. The ratio is what the chain costs. Target (issue): >= 100,000
+// records/s durable.
 //
-// Each iteration is one committed transaction (BEGIN IMMEDIATE; B records; COMMIT) of B = 1,
-// 100 or 1000 records, on a fresh database file with 16 KiB pages in WAL mode:
+// Each iteration is one committed write transaction (Db::begin: BEGIN IMMEDIATE; B records;
+// COMMIT) of B = 1, 100 or 1000 records, on a fresh migrated database file with 16 KiB pages
+// in WAL mode. Db::open sets synchronous=FULL; each run then sets its own mode on its
+// connection:
 //   audit_append/...        synchronous=FULL: every COMMIT fsyncs the WAL, so a committed
 //                           record survives a power loss (durable in the strict sense);
 //   audit_append_normal/... synchronous=NORMAL: WAL fsynced only at WAL checkpoints, so a
@@ -22,20 +26,25 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "api/audit_log.h"
+#include "api/db.h"
+#include "api/schema.h"
 #include "core/blake3_hasher.h"
 #include "store/sqlite_handles.h"
 
 namespace {
 
 using ritma::api::AuditRecord;
-using ritma::store::DbPtr;
+using ritma::api::DbValue;
 
 int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -62,11 +71,8 @@ AuditRecord sample(int i) {
   return r;
 }
 
-void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-}
-
-// A fresh database file per benchmark run, removed afterwards.
+// A fresh migrated database file per benchmark run, opened through the database layer,
+// removed afterwards.
 class TempDb {
  public:
   explicit TempDb(const char* synchronous) {
@@ -75,40 +81,45 @@ class TempDb {
         std::string(base != nullptr && *base != 0 ? base : "/tmp") + "/ritma-audit-bench-XXXXXX";
     if (mkdtemp(tmpl.data()) == nullptr) std::abort();
     dir_ = tmpl;
-    sqlite3* raw = nullptr;
-    if (sqlite3_open_v2((dir_ / "audit.db").c_str(), &raw,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        nullptr) != SQLITE_OK) {
-      std::abort();
+    const std::string path = (dir_ / "audit.db").string();
+    {
+      // 16 KiB pages (a record row is ~450 bytes; measured faster than 4 KiB for ours and the
+      // peer alike), set on the empty file before Db::open turns WAL on (a WAL database keeps
+      // its page size). RITMA_AUDIT_BENCH_PRAGMAS replaces this, for experiments.
+      sqlite3* raw = nullptr;
+      if (sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                          nullptr) != SQLITE_OK) {
+        std::abort();
+      }
+      ritma::store::DbPtr owner(raw);
+      const char* extra = std::getenv("RITMA_AUDIT_BENCH_PRAGMAS");
+      const std::string pragmas = std::string(extra != nullptr ? extra : "PRAGMA page_size=16384") +
+                                  ";PRAGMA journal_mode=WAL";
+      if (sqlite3_exec(raw, pragmas.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+        std::abort();
+      }
     }
-    db_.reset(raw);
-    // 16 KiB pages (a record row is ~450 bytes; measured faster than 4 KiB for ours and the
-    // peer alike). RITMA_AUDIT_BENCH_PRAGMAS replaces this, for experiments; a page size must
-    // come before WAL mode.
-    const char* extra = std::getenv("RITMA_AUDIT_BENCH_PRAGMAS");
-    exec(extra != nullptr ? extra : "PRAGMA page_size=16384");
-    exec("PRAGMA journal_mode=WAL");
+    auto db = ritma::api::Db::open("sqlite:" + path);
+    if (!db.ok()) std::abort();
+    db_ = std::move(db).value();
+    if (!ritma::api::apply_migrations(*db_).ok()) std::abort();
     exec(std::string("PRAGMA synchronous=") + synchronous);
+    if (const char* extra = std::getenv("RITMA_AUDIT_BENCH_AFTER_SCHEMA")) exec(extra);
   }
   ~TempDb() {
     db_.reset();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
-  sqlite3* get() const { return db_.get(); }
-  // Extra SQL run once the schema exists, for experiments (e.g. dropping the tenant index).
-  void after_schema() const {
-    if (const char* extra = std::getenv("RITMA_AUDIT_BENCH_AFTER_SCHEMA")) exec(extra);
-  }
+  ritma::api::Db& db() const { return *db_; }
+  // A fixed statement outside any transaction (pragmas, experiments).
   void exec(const std::string& sql) const {
-    if (sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
-      std::abort();
-    }
+    if (!db_->run_outside_transaction(sql).ok()) std::abort();
   }
 
  private:
   std::filesystem::path dir_;
-  DbPtr db_;
+  std::unique_ptr<ritma::api::Db> db_;
 };
 
 const ritma::NamedSigningKey& bench_key() {
@@ -124,40 +135,56 @@ void audit_append(benchmark::State& state, const char* synchronous) {
   config.signer = &bench_key();
   config.checkpoint_every = 1000;
   config.checkpoint_interval_ns = 1'000'000'000;
-  auto writer = ritma::api::AuditWriter::open(db.get(), config);
+  auto writer = ritma::api::AuditWriter::create(config);
   if (!writer.ok()) {
     state.SkipWithError(writer.error().message.c_str());
     return;
   }
-  db.after_schema();
   std::vector<AuditRecord> records;
   for (int i = 0; i < batch; ++i) records.push_back(sample(i));
   int64_t checkpoints = 0;
   for (auto _ : state) {
     const int64_t t = now_ns();
     for (AuditRecord& r : records) r.time_ns = t;
-    db.exec("BEGIN IMMEDIATE");
-    auto res = writer->append(records);
+    auto txn = db.db().begin("tenant-0");
+    if (!txn.ok()) {
+      state.SkipWithError(txn.error().message.c_str());
+      break;
+    }
+    auto res = writer->append(*txn, records);
     if (!res.ok()) {
       state.SkipWithError(res.error().message.c_str());
       break;
     }
-    db.exec("COMMIT");
+    if (auto c = txn->commit(); !c.ok()) {
+      state.SkipWithError(c.error().message.c_str());
+      break;
+    }
     if (res->checkpoint_size) ++checkpoints;
   }
   state.SetItemsProcessed(state.iterations() * batch);
   state.counters["checkpoints"] = static_cast<double>(checkpoints);
 }
 
-// The same rows (canonical bytes encoded once, fixed hashes) through one prepared INSERT.
+// INSERT INTO audit_records of `rows` rows in one statement.
+std::string plain_insert_sql(size_t rows) {
+  std::string sql =
+      "INSERT INTO audit_records (seq, time_ns, tenant, actor, action, decision, tool,"
+      " input_digest, latency_ns, result_digest, leaf_hash, canonical) VALUES ";
+  for (size_t r = 0; r < rows; ++r) {
+    sql += r == 0 ? "(" : ", (";
+    for (size_t c = 1; c <= 12; ++c) sql += (c == 1 ? "$" : ", $") + std::to_string(r * 12 + c);
+    sql += ")";
+  }
+  return sql;
+}
+
+// The same rows (canonical bytes encoded once, fixed hashes) through the same layer, 64 rows
+// per statement like the writer.
 void plain_insert(benchmark::State& state, const char* synchronous) {
+  constexpr size_t kChunk = 64;
   const auto batch = static_cast<int>(state.range(0));
   TempDb db(synchronous);
-  if (!ritma::api::create_audit_schema(db.get()).ok()) {
-    state.SkipWithError("schema");
-    return;
-  }
-  db.after_schema();
   struct Row {
     AuditRecord r;
     ritma::Bytes canonical;
@@ -168,48 +195,50 @@ void plain_insert(benchmark::State& state, const char* synchronous) {
     row.canonical = ritma::api::encode_record(row.r).value();
     rows.push_back(std::move(row));
   }
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db.get(),
-                         "INSERT INTO audit_records(seq, time_ns, tenant, actor, action, decision,"
-                         " tool, input_digest, latency_ns, result_digest, leaf_hash, canonical)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                         -1, &raw, nullptr) != SQLITE_OK) {
-    state.SkipWithError("prepare");
-    return;
-  }
-  ritma::store::StmtPtr ins(raw);
-  const ritma::Hash32 fixed{};
+  const ritma::Bytes fixed(32, 0);
+  auto digest = [](const std::optional<ritma::Hash32>& d) -> DbValue {
+    if (!d) return ritma::api::DbNull{};
+    return ritma::Bytes(d->begin(), d->end());
+  };
   int64_t seq = 0;
+  std::vector<DbValue> params;
   for (auto _ : state) {
     const int64_t t = now_ns();
-    db.exec("BEGIN IMMEDIATE");
-    for (const Row& row : rows) {
-      const AuditRecord& r = row.r;
-      const std::string_view decision = ritma::api::decision_name(r.decision);
-      sqlite3_bind_int64(raw, 1, seq++);
-      sqlite3_bind_int64(raw, 2, t);
-      bind_text(raw, 3, r.tenant);
-      bind_text(raw, 4, r.actor);
-      bind_text(raw, 5, r.action);
-      bind_text(raw, 6, decision);
-      bind_text(raw, 7, r.tool);
-      sqlite3_bind_blob(raw, 8, r.input_digest->data(), 32, SQLITE_STATIC);
-      sqlite3_bind_int64(raw, 9, static_cast<int64_t>(r.latency_ns));
-      if (r.result_digest) {
-        sqlite3_bind_blob(raw, 10, r.result_digest->data(), 32, SQLITE_STATIC);
-      } else {
-        sqlite3_bind_null(raw, 10);
-      }
-      sqlite3_bind_blob(raw, 11, fixed.data(), 32, SQLITE_STATIC);
-      sqlite3_bind_blob(raw, 12, row.canonical.data(), static_cast<int>(row.canonical.size()),
-                        SQLITE_STATIC);
-      if (sqlite3_step(raw) != SQLITE_DONE) {
-        state.SkipWithError(sqlite3_errmsg(db.get()));
-        break;
-      }
-      sqlite3_reset(raw);
+    auto txn = db.db().begin("tenant-0");
+    if (!txn.ok()) {
+      state.SkipWithError(txn.error().message.c_str());
+      break;
     }
-    db.exec("COMMIT");
+    bool failed = false;
+    for (size_t first = 0; first < rows.size() && !failed; first += kChunk) {
+      const size_t n = std::min(kChunk, rows.size() - first);
+      params.clear();
+      for (size_t i = first; i < first + n; ++i) {
+        const AuditRecord& r = rows[i].r;
+        params.emplace_back(seq++);
+        params.emplace_back(t);
+        params.emplace_back(r.tenant);
+        params.emplace_back(r.actor);
+        params.emplace_back(r.action);
+        params.emplace_back(std::string(ritma::api::decision_name(r.decision)));
+        params.emplace_back(r.tool);
+        params.push_back(digest(r.input_digest));
+        params.emplace_back(static_cast<int64_t>(r.latency_ns));
+        params.push_back(digest(r.result_digest));
+        params.emplace_back(fixed);
+        params.emplace_back(rows[i].canonical);
+      }
+      auto res = txn->query_global(plain_insert_sql(n), params);
+      if (!res.ok()) {
+        state.SkipWithError(res.error().message.c_str());
+        failed = true;
+      }
+    }
+    if (failed) break;
+    if (auto c = txn->commit(); !c.ok()) {
+      state.SkipWithError(c.error().message.c_str());
+      break;
+    }
   }
   state.SetItemsProcessed(state.iterations() * batch);
 }

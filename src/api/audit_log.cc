@@ -1,5 +1,5 @@
 // The audit log: canonical records, appends inside the caller's transaction, checkpoints,
-// proofs and the verifier.
+// proofs and the verifier, on either database backend (db.h).
 #include "api/audit_log.h"
 
 #include <algorithm>
@@ -11,91 +11,43 @@
 #include "core/cbor.h"
 #include "core/signed_note.h"
 #include "core/utf8.h"
-#include "store/sqlite_handles.h"
 
 namespace ritma::api {
 namespace {
 
-using store::StmtPtr;
-using store::StmtReset;
-
 constexpr size_t kRecordFields = 15;
 
-// Plain SQL (integers, text, blobs; no triggers), portable to PostgreSQL as BIGINT/TEXT/BYTEA.
-// Integers that are uint64 in the record (seq, latency_ns) are stored as their int64 bit
-// pattern.
-constexpr const char* kSchema[] = {
-    R"(CREATE TABLE IF NOT EXISTS audit_records (
-  seq INTEGER PRIMARY KEY,
-  time_ns INTEGER NOT NULL,
-  tenant TEXT NOT NULL,
-  actor TEXT NOT NULL,
-  action TEXT NOT NULL,
-  decision TEXT NOT NULL,
-  tool TEXT NOT NULL,
-  input_digest BLOB,
-  latency_ns INTEGER NOT NULL,
-  result_digest BLOB,
-  leaf_hash BLOB NOT NULL,
-  canonical BLOB NOT NULL
-))",
-    "CREATE INDEX IF NOT EXISTS audit_records_tenant ON audit_records(tenant, time_ns)",
-    R"(CREATE TABLE IF NOT EXISTS audit_checkpoints (
-  tree_size INTEGER PRIMARY KEY,
-  root BLOB NOT NULL,
-  note TEXT NOT NULL,
-  time_ns INTEGER NOT NULL,
-  frontier BLOB NOT NULL
-))",
-};
+// The columns of audit_records in insert order; integers that are uint64 in the record (seq,
+// latency_ns) are stored as their int64 bit pattern.
+constexpr std::string_view kRecordColumns =
+    "seq, time_ns, tenant, actor, action, decision, tool, input_digest, latency_ns,"
+    " result_digest, leaf_hash, canonical";
+constexpr size_t kRecordColumnCount = 12;
+// Rows per INSERT statement: one round trip (PostgreSQL) or one prepare (SQLite) per chunk,
+// well under both backends' limits on parameters per statement.
+constexpr size_t kInsertChunk = 64;
+// Rows per page when the verifier walks the log.
+constexpr int64_t kVerifyPage = 4096;
 
-constexpr const char* kInsertRecord =
-    "INSERT INTO audit_records(seq, time_ns, tenant, actor, action, decision, tool,"
-    " input_digest, latency_ns, result_digest, leaf_hash, canonical)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
-constexpr const char* kSelectTail =
+constexpr std::string_view kSelectTail =
     "SELECT seq, canonical FROM audit_records ORDER BY seq DESC LIMIT 1";
-constexpr const char* kSelectLastCheckpoint =
+constexpr std::string_view kSelectLastCheckpoint =
     "SELECT tree_size, root, note, time_ns, frontier FROM audit_checkpoints"
     " ORDER BY tree_size DESC LIMIT 1";
-constexpr const char* kSelectLeavesFrom =
-    "SELECT seq, leaf_hash FROM audit_records WHERE seq >= ?1 AND seq < ?2 ORDER BY seq";
-constexpr const char* kInsertCheckpoint =
-    "INSERT INTO audit_checkpoints(tree_size, root, note, time_ns, frontier)"
-    " VALUES (?1, ?2, ?3, ?4, ?5)";
 
-
-Error sql_error(sqlite3* db, std::string_view what) {
-  const char* m = sqlite3_errmsg(db);
-  return make_error("audit log: " + std::string(what) + ": " + (m != nullptr ? m : "?"));
+DbError audit_error(std::string message, DbErrorKind kind = DbErrorKind::kOther) {
+  return make_db_error(kind, "audit log: " + std::move(message));
 }
 
-Result<StmtPtr> prepare(sqlite3* db, const char* sql) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK) {
-    return sql_error(db, std::string("preparing ") + sql);
-  }
-  return StmtPtr(raw);
-}
+// Passes a plain Error (encoding, signing) up as a DbError.
+#define AUDIT_TRY(expr, kind)                                        \
+  do {                                                               \
+    auto audit_try_status_ = (expr);                                 \
+    if (!audit_try_status_.ok()) {                                   \
+      return audit_error(audit_try_status_.error().message, (kind)); \
+    }                                                                \
+  } while (0)
 
-ByteSpan column_blob(sqlite3_stmt* s, int i) {
-  const void* p = sqlite3_column_blob(s, i);
-  const int n = sqlite3_column_bytes(s, i);
-  if (p == nullptr || n <= 0) return {};
-  return ByteSpan(static_cast<const uint8_t*>(p), static_cast<size_t>(n));
-}
-std::string_view column_text(sqlite3_stmt* s, int i) {
-  const auto* t = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-  if (t == nullptr) return {};
-  return std::string_view(t, static_cast<size_t>(sqlite3_column_bytes(s, i)));
-}
-// SQLITE_STATIC: every bound buffer outlives the step that reads it.
-int bind_text(sqlite3_stmt* s, int i, std::string_view v) {
-  return sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-}
-int bind_digest(sqlite3_stmt* s, int i, const std::optional<Hash32>& d) {
-  return d ? sqlite3_bind_blob(s, i, d->data(), 32, SQLITE_STATIC) : sqlite3_bind_null(s, i);
-}
 std::optional<Hash32> to_hash32(ByteSpan b) {
   if (b.size() != 32) return std::nullopt;
   Hash32 h;
@@ -329,341 +281,354 @@ std::string audit_origin(std::string_view log_name) {
   return "requiem-audit/" + std::string(log_name);
 }
 
-Status create_audit_schema(sqlite3* db) {
-  for (const char* sql : kSchema) {
-    char* err = nullptr;
-    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string m = err != nullptr ? err : "?";
-      sqlite3_free(err);
-      return make_error("audit log: creating the schema: " + m);
+// ---------------------------------------------------------------------------------------------
+// Database helpers
+
+namespace {
+
+// A DbError from the database layer, with what the log was doing in front of its message.
+DbError while_doing(DbError e, std::string_view what) {
+  e.message = "audit log: " + std::string(what) + ": " + e.message;
+  return e;
+}
+
+ByteSpan bytes_of(const DbValue& v) {
+  const Bytes* b = std::get_if<Bytes>(&v);
+  return b != nullptr ? ByteSpan(*b) : ByteSpan();
+}
+std::optional<std::string_view> text_of(const DbValue& v) {
+  const std::string* t = std::get_if<std::string>(&v);
+  if (t == nullptr) return std::nullopt;
+  return std::string_view(*t);
+}
+std::optional<int64_t> int_of(const DbValue& v) {
+  const int64_t* n = std::get_if<int64_t>(&v);
+  if (n == nullptr) return std::nullopt;
+  return *n;
+}
+DbValue digest_value(const std::optional<Hash32>& d) {
+  if (!d) return DbNull{};
+  return Bytes(d->begin(), d->end());
+}
+
+DbStatus check_open(const Txn& txn) {
+  if (txn.open()) return {};
+  return audit_error(
+      "append must run inside the caller's open write transaction, so the record commits with "
+      "the state change it records",
+      DbErrorKind::kUsage);
+}
+
+// Serializes appends across connections (PostgreSQL; SQLite's write transaction already
+// holds the database's write lock). Released when the caller's transaction ends.
+DbStatus lock_log(Txn& txn) {
+  if (txn.backend() != DbBackend::kPostgres) return {};
+  auto r = txn.query_global("SELECT pg_advisory_xact_lock($1)", {DbValue(kAuditLockKey)});
+  if (!r.ok()) return while_doing(r.error(), "taking the append lock");
+  return {};
+}
+
+// The number of records (the last seq + 1) and the chain hash of the last one.
+struct Tail {
+  uint64_t size = 0;
+  Hash32 prev{};
+};
+
+DbResult<Tail> read_tail(Txn& txn) {
+  auto rows = txn.query_global(kSelectTail);
+  if (!rows.ok()) return while_doing(rows.error(), "reading the tail");
+  Tail t;
+  if (const DbRow* row = rows->first()) {
+    const std::optional<int64_t> seq = int_of((*row)[0]);
+    if (!seq) return audit_error("the last record's seq is not an integer (run audit verify)");
+    t.size = static_cast<uint64_t>(*seq) + 1;
+    t.prev = record_chain_hash(bytes_of((*row)[1]));
+  }
+  return t;
+}
+
+struct CheckpointState {
+  uint64_t size = 0;
+  int64_t time_ns = std::numeric_limits<int64_t>::min();
+  std::optional<Frontier> frontier;  // nullopt when no checkpoint or its frontier is unusable
+};
+
+DbResult<CheckpointState> read_last_checkpoint(Txn& txn) {
+  auto rows = txn.query_global(kSelectLastCheckpoint);
+  if (!rows.ok()) return while_doing(rows.error(), "reading the last checkpoint");
+  CheckpointState st;
+  const DbRow* row = rows->first();
+  if (row == nullptr) {
+    st.frontier = Frontier{};
+    return st;
+  }
+  const std::optional<int64_t> size = int_of((*row)[0]);
+  const std::optional<int64_t> time_ns = int_of((*row)[3]);
+  if (!size || !time_ns) return audit_error("the last checkpoint is damaged (run audit verify)");
+  st.size = static_cast<uint64_t>(*size);
+  st.time_ns = *time_ns;
+  st.frontier = Frontier::parse(st.size, bytes_of((*row)[4]));
+  return st;
+}
+
+// A log shorter than its newest checkpoint lost records: extending it would make the log
+// sign a tree inconsistent with one it already signed, so refuse.
+DbStatus check_not_truncated(uint64_t log_size, uint64_t checkpoint_size) {
+  if (log_size >= checkpoint_size) return {};
+  return audit_error("the log has " + std::to_string(log_size) +
+                     " records but its newest checkpoint covers " +
+                     std::to_string(checkpoint_size) +
+                     ": records were deleted; run audit verify, refusing to append");
+}
+
+std::string insert_sql(size_t rows) {
+  std::string sql = "INSERT INTO audit_records (" + std::string(kRecordColumns) + ") VALUES ";
+  size_t n = 0;
+  for (size_t r = 0; r < rows; ++r) {
+    sql += r == 0 ? "(" : ", (";
+    for (size_t c = 0; c < kRecordColumnCount; ++c) {
+      sql += (c == 0 ? "$" : ", $") + std::to_string(++n);
     }
+    sql += ")";
+  }
+  return sql;
+}
+
+// Inserts `params.size() / kRecordColumnCount` rows in one statement.
+DbStatus insert_rows(Txn& txn, std::span<const DbValue> params, uint64_t first_seq) {
+  const size_t rows = params.size() / kRecordColumnCount;
+  static const std::string full_chunk = insert_sql(kInsertChunk);
+  const std::string partial = rows == kInsertChunk ? std::string() : insert_sql(rows);
+  auto r = txn.query_global(rows == kInsertChunk ? full_chunk : partial, params);
+  if (!r.ok()) {
+    return while_doing(r.error(), "inserting records " + std::to_string(first_seq) + ".." +
+                                      std::to_string(first_seq + rows - 1));
   }
   return {};
 }
 
+// Writes the checkpoint of the first `size` records (all of them), extending the last
+// checkpoint's frontier by the stored leaf hashes after it, up to `first_new`, and then by
+// `fresh` (the leaves of records first_new.. that this call just inserted).
+DbStatus write_checkpoint(Txn& txn, const AuditLogConfig& config, const CheckpointState& last,
+                          uint64_t size, int64_t time_ns, uint64_t first_new,
+                          std::span<const Hash32> fresh) {
+  Frontier f = last.frontier && last.frontier->size <= first_new ? *last.frontier : Frontier{};
+  if (f.size < first_new) {
+    auto rows = txn.query_global(
+        "SELECT seq, leaf_hash FROM audit_records WHERE seq >= $1 AND seq < $2 ORDER BY seq",
+        {DbValue(static_cast<int64_t>(f.size)), DbValue(static_cast<int64_t>(first_new))});
+    if (!rows.ok()) return while_doing(rows.error(), "reading leaf hashes");
+    for (const DbRow& row : rows->rows) {
+      const std::optional<int64_t> seq = int_of(row[0]);
+      auto leaf = to_hash32(bytes_of(row[1]));
+      if (!seq || static_cast<uint64_t>(*seq) != f.size || !leaf) {
+        return audit_error("cannot checkpoint: record " + std::to_string(f.size) +
+                           " is missing or its leaf_hash is damaged (run audit verify)");
+      }
+      f.add(*leaf);
+    }
+  }
+  for (const Hash32& leaf : fresh) f.add(leaf);
+  if (f.size != size) {
+    return audit_error("cannot checkpoint: expected " + std::to_string(size) + " records, found " +
+                       std::to_string(f.size));
+  }
+  const Hash32 root = f.root();
+  note::Checkpoint cp;
+  cp.origin = config.origin;
+  cp.size = size;
+  cp.root = root;
+  auto text = note::sign(note::checkpoint_body(cp), {config.signer});
+  if (!text.ok()) return audit_error("signing a checkpoint: " + text.error().message);
+  auto r = txn.query_global(
+      "INSERT INTO audit_checkpoints (tree_size, root, note, time_ns, frontier)"
+      " VALUES ($1, $2, $3, $4, $5)",
+      {DbValue(static_cast<int64_t>(size)), DbValue(Bytes(root.begin(), root.end())),
+       DbValue(*text), DbValue(time_ns), DbValue(f.serialize())});
+  if (!r.ok()) return while_doing(r.error(), "inserting a checkpoint");
+  return {};
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------------------------------------
 // Writer
 
-struct AuditWriter::Impl {
-  sqlite3* db = nullptr;
-  AuditLogConfig config;
-  StmtPtr insert_record, select_tail, select_last_cp, select_leaves_from, insert_cp;
-  Bytes buf;                       // scratch for one record's canonical bytes
-  std::vector<Hash32> new_leaves;  // leaf hashes of the records of the current append call
-
-  struct CheckpointState {
-    uint64_t size = 0;
-    int64_t time_ns = std::numeric_limits<int64_t>::min();
-    std::optional<Frontier> frontier;  // nullopt when no checkpoint or its frontier is unusable
-  };
-
-  Result<CheckpointState> last_checkpoint() {
-    sqlite3_stmt* s = select_last_cp.get();
-    StmtReset reset(s);
-    CheckpointState st;
-    const int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE) {
-      st.frontier = Frontier{};
-      return st;
-    }
-    if (rc != SQLITE_ROW) return sql_error(db, "reading the last checkpoint");
-    st.size = static_cast<uint64_t>(sqlite3_column_int64(s, 0));
-    st.time_ns = sqlite3_column_int64(s, 3);
-    st.frontier = Frontier::parse(st.size, column_blob(s, 4));
-    return st;
-  }
-
-  // Writes the checkpoint of the first `size` records (all of them), extending the last
-  // checkpoint's frontier by the stored leaf hashes after it, up to `first_new`, and then by
-  // `fresh` (the leaves of records first_new.. that this call just inserted).
-  Status write_checkpoint(const CheckpointState& last, uint64_t size, int64_t time_ns,
-                          uint64_t first_new, std::span<const Hash32> fresh) {
-    Frontier f = last.frontier && last.frontier->size <= first_new ? *last.frontier : Frontier{};
-    {
-      sqlite3_stmt* s = select_leaves_from.get();
-      StmtReset reset(s);
-      if (sqlite3_bind_int64(s, 1, static_cast<int64_t>(f.size)) != SQLITE_OK ||
-          sqlite3_bind_int64(s, 2, static_cast<int64_t>(first_new)) != SQLITE_OK) {
-        return sql_error(db, "binding");
-      }
-      int rc;
-      while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const auto seq = static_cast<uint64_t>(sqlite3_column_int64(s, 0));
-        auto leaf = to_hash32(column_blob(s, 1));
-        if (seq != f.size || !leaf) {
-          return make_error("audit log: cannot checkpoint: record " + std::to_string(f.size) +
-                            " is missing or its leaf_hash is damaged (run audit verify)");
-        }
-        f.add(*leaf);
-      }
-      if (rc != SQLITE_DONE) return sql_error(db, "reading leaf hashes");
-    }
-    for (const Hash32& leaf : fresh) f.add(leaf);
-    if (f.size != size) {
-      return make_error("audit log: cannot checkpoint: expected " + std::to_string(size) +
-                        " records, found " + std::to_string(f.size));
-    }
-    const Hash32 root = f.root();
-    note::Checkpoint cp;
-    cp.origin = config.origin;
-    cp.size = size;
-    cp.root = root;
-    RITMA_ASSIGN_OR_RETURN(const std::string text,
-                           note::sign(note::checkpoint_body(cp), {config.signer}));
-    const Bytes frontier = f.serialize();
-    sqlite3_stmt* s = insert_cp.get();
-    StmtReset reset(s);
-    int rc = sqlite3_bind_int64(s, 1, static_cast<int64_t>(size));
-    rc |= sqlite3_bind_blob(s, 2, root.data(), 32, SQLITE_STATIC);
-    rc |= sqlite3_bind_text(s, 3, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
-    rc |= sqlite3_bind_int64(s, 4, time_ns);
-    rc |=
-        sqlite3_bind_blob(s, 5, frontier.data(), static_cast<int>(frontier.size()), SQLITE_STATIC);
-    if (rc != SQLITE_OK) return sql_error(db, "binding the checkpoint");
-    if (sqlite3_step(s) != SQLITE_DONE) return sql_error(db, "inserting a checkpoint");
-    return {};
-  }
-
-  // A log shorter than its newest checkpoint lost records: extending it would make the log
-  // sign a tree inconsistent with one it already signed, so refuse.
-  static Status check_not_truncated(uint64_t log_size, uint64_t checkpoint_size) {
-    if (log_size >= checkpoint_size) return {};
-    return make_error("audit log: the log has " + std::to_string(log_size) +
-                      " records but its newest checkpoint covers " +
-                      std::to_string(checkpoint_size) +
-                      ": records were deleted; run audit verify, refusing to append");
-  }
-
-  Status check_in_transaction() const {
-    if (sqlite3_get_autocommit(db) != 0) {
-      return make_error(
-          "audit log: append must run inside the caller's write transaction (BEGIN IMMEDIATE), "
-          "so the record commits with the state change it records");
-    }
-    if (config.signer == nullptr) return make_error("audit log: no checkpoint signer configured");
-    return {};
-  }
-};
-
-AuditWriter::AuditWriter(Impl* impl) : impl_(impl) {}
-AuditWriter::AuditWriter(AuditWriter&& o) noexcept : impl_(std::exchange(o.impl_, nullptr)) {}
-AuditWriter& AuditWriter::operator=(AuditWriter&& o) noexcept {
-  if (this != &o) {
-    delete impl_;
-    impl_ = std::exchange(o.impl_, nullptr);
-  }
-  return *this;
-}
-AuditWriter::~AuditWriter() {
-  delete impl_;
-}
-
-Result<AuditWriter> AuditWriter::open(sqlite3* db, AuditLogConfig config) {
+Result<AuditWriter> AuditWriter::create(AuditLogConfig config) {
   if (config.signer == nullptr) return make_error("audit log: a checkpoint signer is required");
   if (config.origin.empty() || config.origin.find('\n') != std::string::npos ||
       !is_valid_utf8(config.origin)) {
     return make_error("audit log: the origin must be one non-empty line of UTF-8");
   }
   if (config.checkpoint_every == 0) return make_error("audit log: checkpoint_every must be >= 1");
-  RITMA_TRY(create_audit_schema(db));
-  auto impl = std::make_unique<Impl>();
-  impl->db = db;
-  impl->config = std::move(config);
-  RITMA_ASSIGN_OR_RETURN(impl->insert_record, prepare(db, kInsertRecord));
-  RITMA_ASSIGN_OR_RETURN(impl->select_tail, prepare(db, kSelectTail));
-  RITMA_ASSIGN_OR_RETURN(impl->select_last_cp, prepare(db, kSelectLastCheckpoint));
-  RITMA_ASSIGN_OR_RETURN(impl->select_leaves_from, prepare(db, kSelectLeavesFrom));
-  RITMA_ASSIGN_OR_RETURN(impl->insert_cp, prepare(db, kInsertCheckpoint));
-  return AuditWriter(impl.release());
+  return AuditWriter(std::move(config));
 }
 
-Result<AppendResult> AuditWriter::append(std::span<AuditRecord> records) {
-  Impl& m = *impl_;
-  RITMA_TRY(m.check_in_transaction());
-  // The tail, read inside the caller's write transaction: no other writer can move it now.
-  uint64_t next_seq = 0;
-  Hash32 prev{};
-  {
-    sqlite3_stmt* s = m.select_tail.get();
-    StmtReset reset(s);
-    const int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-      next_seq = static_cast<uint64_t>(sqlite3_column_int64(s, 0)) + 1;
-      prev = record_chain_hash(column_blob(s, 1));
-    } else if (rc != SQLITE_DONE) {
-      return sql_error(m.db, "reading the tail");
-    }
-  }
+DbResult<AppendResult> AuditWriter::append(Txn& txn, std::span<AuditRecord> records) {
+  RITMA_TRY(check_open(txn));
+  RITMA_TRY(lock_log(txn));
+  // The tail, read under the lock: no other writer can move it until this transaction ends.
+  RITMA_ASSIGN_OR_RETURN(const Tail tail, read_tail(txn));
+  uint64_t next_seq = tail.size;
+  Hash32 prev = tail.prev;
   AppendResult out;
   out.first_seq = next_seq;
-  m.new_leaves.clear();
-  sqlite3_stmt* ins = m.insert_record.get();
+  new_leaves_.clear();
+  std::vector<DbValue> params;
+  params.reserve(std::min(records.size(), kInsertChunk) * kRecordColumnCount);
+  uint64_t chunk_first = next_seq;
   for (AuditRecord& r : records) {
     r.seq = next_seq;
     r.prev = prev;
-    RITMA_TRY(encode_into(r, m.buf));
-    const Hash32 leaf = record_leaf_hash(m.buf);
-    StmtReset reset(ins);
-    const std::string_view decision = decision_name(r.decision);
-    int rc = sqlite3_bind_int64(ins, 1, static_cast<int64_t>(r.seq));
-    rc |= sqlite3_bind_int64(ins, 2, r.time_ns);
-    rc |= bind_text(ins, 3, r.tenant);
-    rc |= bind_text(ins, 4, r.actor);
-    rc |= bind_text(ins, 5, r.action);
-    rc |= bind_text(ins, 6, decision);
-    rc |= bind_text(ins, 7, r.tool);
-    rc |= bind_digest(ins, 8, r.input_digest);
-    rc |= sqlite3_bind_int64(ins, 9, static_cast<int64_t>(r.latency_ns));
-    rc |= bind_digest(ins, 10, r.result_digest);
-    rc |= sqlite3_bind_blob(ins, 11, leaf.data(), 32, SQLITE_STATIC);
-    rc |= sqlite3_bind_blob(ins, 12, m.buf.data(), static_cast<int>(m.buf.size()), SQLITE_STATIC);
-    if (rc != SQLITE_OK) return sql_error(m.db, "binding a record");
-    if (sqlite3_step(ins) != SQLITE_DONE) {
-      return sql_error(m.db, "inserting record " + std::to_string(r.seq));
-    }
-    prev = record_chain_hash(m.buf);
-    m.new_leaves.push_back(leaf);
+    AUDIT_TRY(encode_into(r, buf_), DbErrorKind::kUsage);
+    const Hash32 leaf = record_leaf_hash(buf_);
+    params.emplace_back(static_cast<int64_t>(r.seq));
+    params.emplace_back(r.time_ns);
+    params.emplace_back(r.tenant);
+    params.emplace_back(r.actor);
+    params.emplace_back(r.action);
+    params.emplace_back(std::string(decision_name(r.decision)));
+    params.emplace_back(r.tool);
+    params.push_back(digest_value(r.input_digest));
+    params.emplace_back(static_cast<int64_t>(r.latency_ns));
+    params.push_back(digest_value(r.result_digest));
+    params.emplace_back(Bytes(leaf.begin(), leaf.end()));
+    params.emplace_back(buf_);
+    prev = record_chain_hash(buf_);
+    new_leaves_.push_back(leaf);
     ++next_seq;
     ++out.count;
+    if (params.size() == kInsertChunk * kRecordColumnCount) {
+      RITMA_TRY(insert_rows(txn, params, chunk_first));
+      params.clear();
+      chunk_first = next_seq;
+    }
   }
+  if (!params.empty()) RITMA_TRY(insert_rows(txn, params, chunk_first));
   if (records.empty()) return out;
-  RITMA_ASSIGN_OR_RETURN(const Impl::CheckpointState last, m.last_checkpoint());
-  RITMA_TRY(Impl::check_not_truncated(out.first_seq, last.size));
+  RITMA_ASSIGN_OR_RETURN(const CheckpointState last, read_last_checkpoint(txn));
+  RITMA_TRY(check_not_truncated(out.first_seq, last.size));
   const int64_t newest_ns = records.back().time_ns;
-  const bool due_by_count = next_seq - last.size >= m.config.checkpoint_every;
+  const bool due_by_count = next_seq - last.size >= config_.checkpoint_every;
   const bool due_by_time =
       last.time_ns == std::numeric_limits<int64_t>::min() ||
       (newest_ns > last.time_ns &&
        static_cast<uint64_t>(newest_ns) - static_cast<uint64_t>(last.time_ns) >=
-           static_cast<uint64_t>(m.config.checkpoint_interval_ns));
+           static_cast<uint64_t>(config_.checkpoint_interval_ns));
   if (next_seq > last.size && (due_by_count || due_by_time)) {
-    RITMA_TRY(m.write_checkpoint(last, next_seq, newest_ns, out.first_seq, m.new_leaves));
+    RITMA_TRY(
+        write_checkpoint(txn, config_, last, next_seq, newest_ns, out.first_seq, new_leaves_));
     out.checkpoint_size = next_seq;
   }
   return out;
 }
 
-Result<std::optional<uint64_t>> AuditWriter::checkpoint(int64_t now_ns) {
-  Impl& m = *impl_;
-  RITMA_TRY(m.check_in_transaction());
-  uint64_t size = 0;
-  {
-    sqlite3_stmt* s = m.select_tail.get();
-    StmtReset reset(s);
-    const int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-      size = static_cast<uint64_t>(sqlite3_column_int64(s, 0)) + 1;
-    } else if (rc != SQLITE_DONE) {
-      return sql_error(m.db, "reading the tail");
-    }
-  }
-  RITMA_ASSIGN_OR_RETURN(const Impl::CheckpointState last, m.last_checkpoint());
-  RITMA_TRY(Impl::check_not_truncated(size, last.size));
-  if (size <= last.size) return std::optional<uint64_t>();
-  RITMA_TRY(m.write_checkpoint(last, size, now_ns, size, {}));
-  return std::optional<uint64_t>(size);
+DbResult<std::optional<uint64_t>> AuditWriter::checkpoint(Txn& txn, int64_t now_ns) {
+  RITMA_TRY(check_open(txn));
+  RITMA_TRY(lock_log(txn));
+  RITMA_ASSIGN_OR_RETURN(const Tail tail, read_tail(txn));
+  RITMA_ASSIGN_OR_RETURN(const CheckpointState last, read_last_checkpoint(txn));
+  RITMA_TRY(check_not_truncated(tail.size, last.size));
+  if (tail.size <= last.size) return std::optional<uint64_t>();
+  RITMA_TRY(write_checkpoint(txn, config_, last, tail.size, now_ns, tail.size, {}));
+  return std::optional<uint64_t>(tail.size);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Reading: checkpoints and proofs
 
-Result<std::optional<StoredCheckpoint>> latest_checkpoint(sqlite3* db) {
-  RITMA_ASSIGN_OR_RETURN(StmtPtr s, prepare(db, kSelectLastCheckpoint));
-  const int rc = sqlite3_step(s.get());
-  if (rc == SQLITE_DONE) return std::optional<StoredCheckpoint>();
-  if (rc != SQLITE_ROW) return sql_error(db, "reading the last checkpoint");
+DbResult<std::optional<StoredCheckpoint>> latest_checkpoint(Txn& txn) {
+  auto rows = txn.query_global(kSelectLastCheckpoint);
+  if (!rows.ok()) return while_doing(rows.error(), "reading the last checkpoint");
+  const DbRow* row = rows->first();
+  if (row == nullptr) return std::optional<StoredCheckpoint>();
   StoredCheckpoint c;
-  c.tree_size = static_cast<uint64_t>(sqlite3_column_int64(s.get(), 0));
-  auto root = to_hash32(column_blob(s.get(), 1));
-  if (!root)
-    return make_error("audit log: checkpoint " + std::to_string(c.tree_size) +
-                      " has a damaged root column");
+  const std::optional<int64_t> size = int_of((*row)[0]);
+  const std::optional<int64_t> time_ns = int_of((*row)[3]);
+  const std::optional<std::string_view> note = text_of((*row)[2]);
+  auto root = to_hash32(bytes_of((*row)[1]));
+  if (!size || !time_ns || !note || !root) {
+    return audit_error("the newest checkpoint is damaged (run audit verify)");
+  }
+  c.tree_size = static_cast<uint64_t>(*size);
   c.root = *root;
-  c.note = std::string(column_text(s.get(), 2));
-  c.time_ns = sqlite3_column_int64(s.get(), 3);
+  c.note = std::string(*note);
+  c.time_ns = *time_ns;
   return std::optional<StoredCheckpoint>(std::move(c));
 }
 
 namespace {
 
 // The stored leaf hashes of records 0..size-1; fails on a gap or a damaged hash.
-Result<std::vector<Hash32>> read_leaf_hashes(sqlite3* db, uint64_t size) {
-  RITMA_ASSIGN_OR_RETURN(
-      StmtPtr s, prepare(db,
-                         "SELECT seq, leaf_hash FROM audit_records WHERE seq >= 0 AND seq < ?1"
-                         " ORDER BY seq"));
-  if (sqlite3_bind_int64(s.get(), 1, static_cast<int64_t>(size)) != SQLITE_OK) {
-    return sql_error(db, "binding");
-  }
+DbResult<std::vector<Hash32>> read_leaf_hashes(Txn& txn, uint64_t size) {
+  auto rows = txn.query_global(
+      "SELECT seq, leaf_hash FROM audit_records WHERE seq >= 0 AND seq < $1 ORDER BY seq",
+      {DbValue(static_cast<int64_t>(size))});
+  if (!rows.ok()) return while_doing(rows.error(), "reading leaf hashes");
   std::vector<Hash32> out;
-  out.reserve(size);
-  int rc;
-  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-    const auto seq = static_cast<uint64_t>(sqlite3_column_int64(s.get(), 0));
-    auto leaf = to_hash32(column_blob(s.get(), 1));
-    if (seq != out.size() || !leaf) {
-      return make_error("audit log: record " + std::to_string(out.size()) +
-                        " is missing or damaged (run audit verify)");
+  out.reserve(rows->size());
+  for (const DbRow& row : rows->rows) {
+    const std::optional<int64_t> seq = int_of(row[0]);
+    auto leaf = to_hash32(bytes_of(row[1]));
+    if (!seq || static_cast<uint64_t>(*seq) != out.size() || !leaf) {
+      return audit_error("record " + std::to_string(out.size()) +
+                         " is missing or damaged (run audit verify)");
     }
     out.push_back(*leaf);
   }
-  if (rc != SQLITE_DONE) return sql_error(db, "reading leaf hashes");
   if (out.size() != size) {
-    return make_error("audit log: the log has " + std::to_string(out.size()) +
-                      " records, fewer than " + std::to_string(size));
+    return audit_error("the log has " + std::to_string(out.size()) + " records, fewer than " +
+                       std::to_string(size));
   }
   return out;
 }
 
-Result<std::string> checkpoint_note_at(sqlite3* db, uint64_t size) {
-  RITMA_ASSIGN_OR_RETURN(StmtPtr s,
-                         prepare(db, "SELECT note FROM audit_checkpoints WHERE tree_size = ?1"));
-  if (sqlite3_bind_int64(s.get(), 1, static_cast<int64_t>(size)) != SQLITE_OK) {
-    return sql_error(db, "binding");
-  }
-  const int rc = sqlite3_step(s.get());
-  if (rc == SQLITE_DONE) return std::string();
-  if (rc != SQLITE_ROW) return sql_error(db, "reading a checkpoint");
-  return std::string(column_text(s.get(), 0));
+DbResult<std::string> checkpoint_note_at(Txn& txn, uint64_t size) {
+  auto rows = txn.query_global("SELECT note FROM audit_checkpoints WHERE tree_size = $1",
+                               {DbValue(static_cast<int64_t>(size))});
+  if (!rows.ok()) return while_doing(rows.error(), "reading a checkpoint");
+  const DbRow* row = rows->first();
+  if (row == nullptr) return std::string();
+  return std::string(text_of((*row)[0]).value_or(""));
 }
 
 }  // namespace
 
-Result<AuditInclusionProof> audit_inclusion_proof(sqlite3* db, uint64_t seq) {
-  RITMA_ASSIGN_OR_RETURN(const std::optional<StoredCheckpoint> cp, latest_checkpoint(db));
+DbResult<AuditInclusionProof> audit_inclusion_proof(Txn& txn, uint64_t seq) {
+  RITMA_ASSIGN_OR_RETURN(const std::optional<StoredCheckpoint> cp, latest_checkpoint(txn));
   if (!cp || seq >= cp->tree_size) {
-    return make_error("audit log: record " + std::to_string(seq) +
-                      " is not covered by a checkpoint yet");
+    return audit_error("record " + std::to_string(seq) + " is not covered by a checkpoint yet",
+                       DbErrorKind::kNotFound);
   }
-  RITMA_ASSIGN_OR_RETURN(const std::vector<Hash32> leaves, read_leaf_hashes(db, cp->tree_size));
+  RITMA_ASSIGN_OR_RETURN(const std::vector<Hash32> leaves, read_leaf_hashes(txn, cp->tree_size));
   AuditInclusionProof p;
   p.seq = seq;
   p.tree_size = cp->tree_size;
   p.path = merkle::inclusion_proof(leaves, seq);
   p.checkpoint = cp->note;
-  RITMA_ASSIGN_OR_RETURN(StmtPtr s,
-                         prepare(db, "SELECT canonical FROM audit_records WHERE seq = ?1"));
-  if (sqlite3_bind_int64(s.get(), 1, static_cast<int64_t>(seq)) != SQLITE_OK) {
-    return sql_error(db, "binding");
-  }
-  if (sqlite3_step(s.get()) != SQLITE_ROW) return sql_error(db, "reading the record");
-  const ByteSpan c = column_blob(s.get(), 0);
+  auto rows = txn.query_global("SELECT canonical FROM audit_records WHERE seq = $1",
+                               {DbValue(static_cast<int64_t>(seq))});
+  if (!rows.ok()) return while_doing(rows.error(), "reading the record");
+  const DbRow* row = rows->first();
+  if (row == nullptr) return audit_error("record " + std::to_string(seq) + " is missing");
+  const ByteSpan c = bytes_of((*row)[0]);
   p.canonical.assign(c.begin(), c.end());
   return p;
 }
 
-Result<AuditConsistencyProof> audit_consistency_proof(sqlite3* db, uint64_t old_size,
-                                                      uint64_t new_size) {
+DbResult<AuditConsistencyProof> audit_consistency_proof(Txn& txn, uint64_t old_size,
+                                                        uint64_t new_size) {
   if (old_size > new_size) {
-    return make_error("audit log: consistency proof needs old size <= new size");
+    return audit_error("consistency proof needs old size <= new size", DbErrorKind::kUsage);
   }
-  RITMA_ASSIGN_OR_RETURN(const std::vector<Hash32> leaves, read_leaf_hashes(db, new_size));
+  RITMA_ASSIGN_OR_RETURN(const std::vector<Hash32> leaves, read_leaf_hashes(txn, new_size));
   AuditConsistencyProof p;
   p.old_size = old_size;
   p.new_size = new_size;
   p.path = merkle::consistency_proof(leaves, old_size);
-  RITMA_ASSIGN_OR_RETURN(p.old_checkpoint, checkpoint_note_at(db, old_size));
-  RITMA_ASSIGN_OR_RETURN(p.new_checkpoint, checkpoint_note_at(db, new_size));
+  RITMA_ASSIGN_OR_RETURN(p.old_checkpoint, checkpoint_note_at(txn, old_size));
+  RITMA_ASSIGN_OR_RETURN(p.new_checkpoint, checkpoint_note_at(txn, new_size));
   return p;
 }
 
@@ -686,7 +651,7 @@ struct LoadedCheckpoint {
 
 class Verifier {
  public:
-  Verifier(sqlite3* db, const AuditVerifyOptions& o) : db_(db), o_(o) {}
+  Verifier(Txn& txn, const AuditVerifyOptions& o) : txn_(txn), o_(o) {}
 
   Result<AuditVerifyReport> run() {
     RITMA_TRY(load_checkpoints());
@@ -718,22 +683,21 @@ class Verifier {
   }
 
   Status load_checkpoints() {
-    RITMA_ASSIGN_OR_RETURN(StmtPtr s, prepare(db_,
-                                              "SELECT tree_size, root, note FROM audit_checkpoints"
-                                              " ORDER BY tree_size"));
+    auto rows =
+        txn_.query_global("SELECT tree_size, root, note FROM audit_checkpoints ORDER BY tree_size");
+    if (!rows.ok()) return while_doing(rows.error(), "reading checkpoints");
     const std::vector<NamedPublicKey> known = {o_.key};
-    int rc;
-    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    for (const DbRow& row : rows->rows) {
       ++report_.checkpoints;
       LoadedCheckpoint c;
-      const int64_t size = sqlite3_column_int64(s.get(), 0);
+      const int64_t size = int_of(row[0]).value_or(0);
       c.tree_size = static_cast<uint64_t>(size);
       const auto where = AuditProblem::Where::kCheckpoint;
       if (size <= 0) {
         problem(where, c.tree_size, "tree_size", "must be at least 1");
         continue;
       }
-      const std::string note_text(column_text(s.get(), 2));
+      const std::string note_text(text_of(row[2]).value_or(""));
       auto opened = note::open(note_text, known);
       if (!opened) {
         problem(where, c.tree_size, "signature",
@@ -756,14 +720,13 @@ class Verifier {
         problem(where, c.tree_size, "tree_size",
                 "the signed note says " + std::to_string(body->size));
       }
-      auto root_col = to_hash32(column_blob(s.get(), 1));
+      auto root_col = to_hash32(bytes_of(row[1]));
       if (!root_col || *root_col != body->root) {
         problem(where, c.tree_size, "root", "the root column differs from the signed root");
       }
       c.root = body->root;
       cps_.push_back(c);
     }
-    if (rc != SQLITE_DONE) return sql_error(db_, "reading checkpoints");
     return {};
   }
 
@@ -790,83 +753,85 @@ class Verifier {
     }
   }
 
+  // Pages through the rows in seq order (keyset: seq > the last one seen).
   Status walk_records() {
-    RITMA_ASSIGN_OR_RETURN(
-        StmtPtr s,
-        prepare(db_,
-                "SELECT seq, time_ns, tenant, actor, action, decision, tool, input_digest,"
-                " latency_ns, result_digest, leaf_hash, canonical, typeof(input_digest),"
-                " typeof(result_digest) FROM audit_records ORDER BY seq"));
-    const auto where = AuditProblem::Where::kRecord;
-    int rc;
-    bool have_prev = false;  // the previous row is record expected_seq_ - 1
-    Hash32 prev_hash{};      // its chain hash
-    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-      sqlite3_stmt* st = s.get();
-      ++report_.records;
-      const int64_t seq_signed = sqlite3_column_int64(st, 0);
-      const auto seq = static_cast<uint64_t>(seq_signed);
-      if (seq_signed < 0 || seq < expected_seq_) {
-        problem(where, seq, "seq", "out of order (expected " + std::to_string(expected_seq_) + ")");
-        have_prev = false;
-      } else if (seq > expected_seq_) {
-        problem(where, expected_seq_, "missing",
-                records_text(expected_seq_, seq - 1) + " missing (deleted)");
-        have_prev = false;
-      } else if (seq == 0) {
-        have_prev = true;  // the first record's prev is 32 zero bytes
-      }
-      const ByteSpan canonical = column_blob(st, 11);
-      const Hash32 leaf = record_leaf_hash(canonical);
-      const Hash32 chain = record_chain_hash(canonical);
-      auto rec = decode_record(canonical);
-      if (!rec) {
-        problem(where, seq, "canonical", "does not decode: " + rec.error().message);
-      } else {
-        const AuditRecord& r = *rec;
-        if (r.seq != seq) {
-          problem(where, seq, "seq", "the canonical bytes say seq " + std::to_string(r.seq));
-        }
-        if (have_prev && r.prev != prev_hash) {
-          problem(where, seq, "prev",
-                  "is not BLAKE3 of record " + std::to_string(seq - 1) +
-                      "'s canonical bytes: record " + std::to_string(seq - 1) +
-                      " (or this one) was changed");
-        }
-        compare(seq, "time_ns", static_cast<int64_t>(sqlite3_column_int64(st, 1)), r.time_ns);
-        compare(seq, "tenant", column_text(st, 2), std::string_view(r.tenant));
-        compare(seq, "actor", column_text(st, 3), std::string_view(r.actor));
-        compare(seq, "action", column_text(st, 4), std::string_view(r.action));
-        compare(seq, "decision", column_text(st, 5), decision_name(r.decision));
-        compare(seq, "tool", column_text(st, 6), std::string_view(r.tool));
-        compare(seq, "input_digest", optional_digest(st, 7, 12), r.input_digest);
-        compare(seq, "latency_ns", static_cast<uint64_t>(sqlite3_column_int64(st, 8)),
-                r.latency_ns);
-        compare(seq, "result_digest", optional_digest(st, 9, 13), r.result_digest);
-      }
-      compare(seq, "leaf_hash", to_hash32(column_blob(st, 10)), std::optional<Hash32>(leaf));
-      // The tree is over the rows as they are; a gap or a change shows at the next checkpoint.
-      frontier_.add(leaf);
-      check_checkpoints_at_size();
-      prev_hash = chain;
-      if (seq_signed >= 0 && seq >= expected_seq_) {
-        expected_seq_ = seq + 1;
-        have_prev = true;
-      }
+    std::optional<int64_t> after;
+    for (;;) {
+      auto rows = after ? txn_.query_global(std::string(kSelectRecords) +
+                                                " WHERE seq > $1 ORDER BY seq "
+                                                "LIMIT $2",
+                                            {DbValue(*after), DbValue(kVerifyPage)})
+                        : txn_.query_global(std::string(kSelectRecords) + " ORDER BY seq LIMIT $1",
+                                            {DbValue(kVerifyPage)});
+      if (!rows.ok()) return while_doing(rows.error(), "reading records");
+      for (const DbRow& row : rows->rows) check_record(row);
+      if (rows->size() < static_cast<size_t>(kVerifyPage)) return {};
+      after = int_of(rows->rows.back()[0]);
+      if (!after) return make_error("audit log: a seq is not an integer");
     }
-    if (rc != SQLITE_DONE) return sql_error(db_, "reading records");
-    return {};
   }
 
-  // A nullable digest column: NULL is nullopt; anything else must be a 32-byte blob (a
-  // 32-byte value that is not, e.g. text, compares as a different value).
-  static std::optional<std::optional<Hash32>> optional_digest(sqlite3_stmt* st, int col,
-                                                              int type_col) {
-    const std::string_view type = column_text(st, type_col);
-    if (type == "null") return std::optional<Hash32>();
-    if (type != "blob") return std::nullopt;
-    auto h = to_hash32(column_blob(st, col));
-    if (!h) return std::nullopt;
+  void check_record(const DbRow& row) {
+    const auto where = AuditProblem::Where::kRecord;
+    ++report_.records;
+    const int64_t seq_signed = int_of(row[0]).value_or(-1);
+    const auto seq = static_cast<uint64_t>(seq_signed);
+    if (seq_signed < 0 || seq < expected_seq_) {
+      problem(where, seq, "seq", "out of order (expected " + std::to_string(expected_seq_) + ")");
+      have_prev_ = false;
+    } else if (seq > expected_seq_) {
+      problem(where, expected_seq_, "missing",
+              records_text(expected_seq_, seq - 1) + " missing (deleted)");
+      have_prev_ = false;
+    } else if (seq == 0) {
+      have_prev_ = true;  // the first record's prev is 32 zero bytes
+    }
+    const ByteSpan canonical = bytes_of(row[11]);
+    const Hash32 leaf = record_leaf_hash(canonical);
+    const Hash32 chain = record_chain_hash(canonical);
+    auto rec = decode_record(canonical);
+    if (!rec) {
+      problem(where, seq, "canonical", "does not decode: " + rec.error().message);
+    } else {
+      const AuditRecord& r = *rec;
+      if (r.seq != seq) {
+        problem(where, seq, "seq", "the canonical bytes say seq " + std::to_string(r.seq));
+      }
+      if (have_prev_ && r.prev != prev_hash_) {
+        problem(where, seq, "prev",
+                "is not BLAKE3 of record " + std::to_string(seq - 1) +
+                    "'s canonical bytes: record " + std::to_string(seq - 1) +
+                    " (or this one) was changed");
+      }
+      compare(seq, "time_ns", int_of(row[1]), std::optional<int64_t>(r.time_ns));
+      compare(seq, "tenant", text_of(row[2]), std::optional<std::string_view>(r.tenant));
+      compare(seq, "actor", text_of(row[3]), std::optional<std::string_view>(r.actor));
+      compare(seq, "action", text_of(row[4]), std::optional<std::string_view>(r.action));
+      compare(seq, "decision", text_of(row[5]),
+              std::optional<std::string_view>(decision_name(r.decision)));
+      compare(seq, "tool", text_of(row[6]), std::optional<std::string_view>(r.tool));
+      compare(seq, "input_digest", optional_digest(row[7]), r.input_digest);
+      compare(seq, "latency_ns", int_of(row[8]),
+              std::optional<int64_t>(static_cast<int64_t>(r.latency_ns)));
+      compare(seq, "result_digest", optional_digest(row[9]), r.result_digest);
+    }
+    compare(seq, "leaf_hash", to_hash32(bytes_of(row[10])), std::optional<Hash32>(leaf));
+    // The tree is over the rows as they are; a gap or a change shows at the next checkpoint.
+    frontier_.add(leaf);
+    check_checkpoints_at_size();
+    prev_hash_ = chain;
+    if (seq_signed >= 0 && seq >= expected_seq_) {
+      expected_seq_ = seq + 1;
+      have_prev_ = true;
+    }
+  }
+
+  // A nullable digest column: NULL is nullopt; anything else must be 32 bytes (a value of
+  // another type or length compares as a different value).
+  static std::optional<std::optional<Hash32>> optional_digest(const DbValue& v) {
+    if (std::holds_alternative<DbNull>(v)) return std::optional<Hash32>();
+    auto h = to_hash32(bytes_of(v));
+    if (!h || !std::holds_alternative<Bytes>(v)) return std::nullopt;
     return std::optional<Hash32>(*h);
   }
   void compare(uint64_t seq, const char* field, const std::optional<std::optional<Hash32>>& col,
@@ -877,29 +842,35 @@ class Verifier {
     }
   }
 
-  sqlite3* db_;
+  static constexpr std::string_view kSelectRecords =
+      "SELECT seq, time_ns, tenant, actor, action, decision, tool, input_digest, latency_ns,"
+      " result_digest, leaf_hash, canonical FROM audit_records";
+
+  Txn& txn_;
   const AuditVerifyOptions& o_;
   AuditVerifyReport report_;
   std::vector<LoadedCheckpoint> cps_;
   size_t next_cp_ = 0;
   Frontier frontier_;
   uint64_t expected_seq_ = 0;
+  bool have_prev_ = false;  // the previous row is record expected_seq_ - 1
+  Hash32 prev_hash_{};      // its chain hash
 };
 
 }  // namespace
 
-Result<AuditVerifyReport> verify_audit_log(sqlite3* db, const AuditVerifyOptions& options) {
+Result<AuditVerifyReport> verify_audit_log(Db& db, const AuditVerifyOptions& options) {
   // One read transaction, so the walk sees one state of the log even while others append.
-  char* err = nullptr;
-  const bool own_txn = sqlite3_get_autocommit(db) != 0;
-  if (own_txn && sqlite3_exec(db, "BEGIN", nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string m = err != nullptr ? err : "?";
-    sqlite3_free(err);
-    return make_error("audit log: BEGIN: " + m);
+  auto txn = db.begin_admin(TxnMode::kRead);
+  if (!txn.ok()) return while_doing(txn.error(), "starting a read transaction");
+  if (db.backend() == DbBackend::kPostgres) {
+    // One snapshot for every statement (READ COMMITTED would take one per page).
+    auto iso = txn->query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+    if (!iso.ok()) return while_doing(iso.error(), "starting a read transaction");
   }
-  Verifier v(db, options);
+  Verifier v(*txn, options);
   auto report = v.run();
-  if (own_txn) sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  (void)txn->rollback();  // nothing to keep: it only read
   return report;
 }
 

@@ -1,5 +1,5 @@
-// The control plane's tamper-evident audit log, kept in its SQLite database (docs/FORMAT.md
-// §15).
+// The control plane's tamper-evident audit log, kept in its database (db.h: SQLite or
+// PostgreSQL; docs/FORMAT.md §15).
 //
 // Every decision of `requiem serve` (allow or deny, tenant, actor, tool, input digest, budget
 // before and after, latency, result digest) becomes one record, appended in the same database
@@ -10,15 +10,16 @@
 //
 // Nothing about the log is kept in memory between calls: the tail (last seq, its bytes) and
 // the last checkpoint's state are read inside the caller's write transaction, so several
-// connections and processes can share one database and still extend one chain. The caller
-// must hold SQLite's write lock (BEGIN IMMEDIATE) before appending; with a deferred
-// transaction, a concurrent writer makes the append fail (SQLITE_BUSY) rather than fork.
+// connections, processes and servers can share one database and still extend one chain.
+// SQLite: the caller's write transaction (BEGIN IMMEDIATE) holds the database's write lock.
+// PostgreSQL: append first takes a transaction-scoped advisory lock, so concurrent appends
+// queue; the transaction must be READ COMMITTED (the default), so that the tail read after the
+// lock sees the previous holder's commit.
 //
-// The SQL is deliberately plain (no triggers, no SQLite-only functions) so the same schema and
-// semantics carry over to PostgreSQL; the record encoding does not depend on the database.
+// The tables (audit_records, audit_checkpoints) are schema migration 2 (schema.cc). They have
+// no tenant scoping (one chain across tenants): the statements here run with
+// Txn::query_global. On PostgreSQL the server's role may only SELECT and INSERT them.
 #pragma once
-
-#include <sqlite3.h>
 
 #include <cstdint>
 #include <optional>
@@ -27,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/db.h"
 #include "core/bytes.h"
 #include "core/key_file.h"
 #include "core/merkle.h"
@@ -96,36 +98,37 @@ struct AppendResult {
   std::optional<uint64_t> checkpoint_size;  // set when the call wrote a checkpoint
 };
 
-// Creates the audit tables if they do not exist (idempotent; run it in or out of a
-// transaction).
-Status create_audit_schema(sqlite3* db);
-
-// Appends to the audit log of one connection. Holds only prepared statements, never the log's
-// state.
+// Appends to the audit log. Holds its configuration and scratch buffers, never the log's
+// state or a connection: one writer may serve any number of transactions, one at a time.
 class AuditWriter {
  public:
-  // Creates the schema if needed and prepares the statements. `db` must outlive the writer.
-  static Result<AuditWriter> open(sqlite3* db, AuditLogConfig config);
-  AuditWriter(AuditWriter&&) noexcept;
-  AuditWriter& operator=(AuditWriter&&) noexcept;
-  ~AuditWriter();
+  // Checks the configuration (a signer, a one-line origin, checkpoint_every >= 1).
+  static Result<AuditWriter> create(AuditLogConfig config);
 
-  // Appends the records in order inside the caller's open write transaction, setting each
-  // one's seq and prev, and writes a checkpoint when one is due. Nothing is committed: the
-  // records become durable with the caller's COMMIT, and vanish with its ROLLBACK. After an
-  // error some of the records may have been inserted: the caller must roll back.
-  Result<AppendResult> append(std::span<AuditRecord> records);
-  Result<AppendResult> append(AuditRecord& record) { return append(std::span(&record, 1)); }
+  // Appends the records in order inside the caller's open write transaction (tenant or
+  // admin), setting each one's seq and prev, and writes a checkpoint when one is due. On
+  // PostgreSQL it first takes pg_advisory_xact_lock(kAuditLockKey). Nothing is committed:
+  // the records become durable with the caller's commit and vanish with its rollback. After
+  // an error some of the records may have been inserted: the caller must roll back. The lock
+  // is held until the transaction ends, so append last, just before the commit.
+  DbResult<AppendResult> append(Txn& txn, std::span<AuditRecord> records);
+  DbResult<AppendResult> append(Txn& txn, AuditRecord& record) {
+    return append(txn, std::span(&record, 1));
+  }
 
   // Writes a checkpoint of the whole log now if it has records no checkpoint covers (e.g. on
   // a timer or at shutdown), inside the caller's open write transaction. Returns its size.
-  Result<std::optional<uint64_t>> checkpoint(int64_t now_ns);
+  DbResult<std::optional<uint64_t>> checkpoint(Txn& txn, int64_t now_ns);
 
  private:
-  struct Impl;
-  explicit AuditWriter(Impl* impl);
-  Impl* impl_ = nullptr;
+  explicit AuditWriter(AuditLogConfig config) : config_(std::move(config)) {}
+  AuditLogConfig config_;
+  Bytes buf_;                       // one record's canonical bytes
+  std::vector<Hash32> new_leaves_;  // leaf hashes of the records of the current append
 };
+
+// The key of the PostgreSQL advisory lock that serializes appends ("rqaudit" in ASCII).
+inline constexpr int64_t kAuditLockKey = 0x72716175646974;
 
 struct StoredCheckpoint {
   uint64_t tree_size = 0;
@@ -134,8 +137,11 @@ struct StoredCheckpoint {
   int64_t time_ns = 0;
 };
 
+// The readers below run in any open transaction of the caller (tenant or admin, read or
+// write).
+
 // The newest checkpoint, or nullopt when none was written.
-Result<std::optional<StoredCheckpoint>> latest_checkpoint(sqlite3* db);
+DbResult<std::optional<StoredCheckpoint>> latest_checkpoint(Txn& txn);
 
 // Proof that record `seq` is leaf `seq` of the tree of the newest checkpoint.
 struct AuditInclusionProof {
@@ -145,7 +151,7 @@ struct AuditInclusionProof {
   merkle::Proof path;
   std::string checkpoint;  // the note signing (tree_size, root)
 };
-Result<AuditInclusionProof> audit_inclusion_proof(sqlite3* db, uint64_t seq);
+DbResult<AuditInclusionProof> audit_inclusion_proof(Txn& txn, uint64_t seq);
 
 // RFC 9162 consistency proof between the trees of the first old_size and new_size records,
 // with the checkpoint notes of those sizes when they were written (else empty).
@@ -156,8 +162,8 @@ struct AuditConsistencyProof {
   std::string old_checkpoint;
   std::string new_checkpoint;
 };
-Result<AuditConsistencyProof> audit_consistency_proof(sqlite3* db, uint64_t old_size,
-                                                      uint64_t new_size);
+DbResult<AuditConsistencyProof> audit_consistency_proof(Txn& txn, uint64_t old_size,
+                                                        uint64_t new_size);
 
 // What `requiem audit verify --db` checks and reports (src/cli/requiem_audit_command.cc).
 struct AuditProblem {
@@ -185,7 +191,9 @@ struct AuditVerifyOptions {
 // Walks every record in seq order and every checkpoint: strict decoding, seq continuity, the
 // prev chain, the queryable columns and stored hashes against the canonical bytes, each
 // checkpoint's signature (pinned key), origin, size and root against the tree recomputed from
-// the records. Fails only when the database cannot be read.
-Result<AuditVerifyReport> verify_audit_log(sqlite3* db, const AuditVerifyOptions& options);
+// the records. Reads in one read transaction of its own (one snapshot, even while others
+// append; PostgreSQL: REPEATABLE READ), so `db` must have none open. Fails only when the
+// database cannot be read.
+Result<AuditVerifyReport> verify_audit_log(Db& db, const AuditVerifyOptions& options);
 
 }  // namespace ritma::api

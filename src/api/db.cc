@@ -356,6 +356,20 @@ DbResult<DbRows> Txn::query(std::string_view sql, std::span<const DbValue> param
   return db_->do_query(sql, all);
 }
 
+DbResult<DbRows> Txn::query_global(std::string_view sql, std::span<const DbValue> params) {
+  if (!open_) return closed_error();
+  if (size_t used = max_placeholder(sql); used != params.size()) {
+    return make_db_error(DbErrorKind::kUsage, "statement uses parameters up to $" +
+                                                  std::to_string(used) + " but " +
+                                                  std::to_string(params.size()) + " are bound");
+  }
+  return db_->do_query(sql, params);
+}
+
+DbBackend Txn::backend() const {
+  return db_->backend();
+}
+
 DbStatus Txn::run_script(std::string_view sql) {
   if (!open_) return closed_error();
   if (!tenant_.empty()) {

@@ -145,6 +145,15 @@ class Txn {
   DbResult<DbRows> query(std::string_view sql, std::initializer_list<DbValue> params) {
     return query(sql, std::span<const DbValue>(params.begin(), params.size()));
   }
+  // Runs one parameterized statement on a table WITHOUT a tenant column (the audit log),
+  // in a tenant or an admin transaction: no tenant is bound, `params` are `$1`, `$2`, ...
+  DbResult<DbRows> query_global(std::string_view sql, std::span<const DbValue> params = {});
+  DbResult<DbRows> query_global(std::string_view sql, std::initializer_list<DbValue> params) {
+    return query_global(sql, std::span<const DbValue>(params.begin(), params.size()));
+  }
+  // The backend of the connection this transaction runs on.
+  DbBackend backend() const;
+
   // Runs a fixed script of several statements without parameters (schema migrations only;
   // admin transactions only: never pass text that holds values).
   DbStatus run_script(std::string_view sql);

@@ -1,8 +1,15 @@
 // The SQLite backend: WAL, a busy timeout, BEGIN IMMEDIATE for write transactions. No RLS:
 // the tenant is bound as `$1` of every statement of a tenant transaction (db.h).
+//
+// Statements are prepared once per connection and kept (keyed by their text): SQLite looks
+// `$N` names up linearly, so preparing and binding a statement of many parameters (the audit
+// log's multi-row INSERT) costs O(n^2); a kept statement has its parameter map computed once.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "api/db.h"
 #include "store/sqlite_handles.h"
@@ -59,21 +66,75 @@ class SqliteDb final : public Db {
   }
 
   DbResult<DbRows> do_query(std::string_view sql, std::span<const DbValue> params) override {
+    RITMA_ASSIGN_OR_RETURN(const Prepared* p, prepared(sql));
+    if (p->max_param > params.size()) {
+      return make_db_error(DbErrorKind::kUsage, "statement uses $" + std::to_string(p->max_param) +
+                                                    " but only " + std::to_string(params.size()) +
+                                                    " parameters were given");
+    }
+    sqlite3_stmt* stmt = p->stmt.get();
+    // A kept statement is reset and its bindings cleared after each use, however it ends: a
+    // statement left active would hold the transaction's locks, and the bindings point into
+    // `params`.
+    struct ResetOnExit {
+      sqlite3_stmt* s;
+      ~ResetOnExit() {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+      }
+    } reset{stmt};
+    for (size_t i = 0; i < p->param_of.size(); ++i) {
+      RITMA_TRY(bind(stmt, static_cast<int>(i + 1), params[p->param_of[i]]));
+    }
+    DbRows out;
+    // Read now, not when kept: a schema change re-prepares the statement (SELECT * may change).
+    const int cols = sqlite3_column_count(stmt);
+    for (int c = 0; c < cols; ++c) out.columns.emplace_back(sqlite3_column_name(stmt, c));
+    for (;;) {
+      int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW)
+        return sqlite_error(db_.get(), sqlite3_extended_errcode(db_.get()), "step");
+      std::vector<DbValue> row;
+      row.reserve(static_cast<size_t>(cols));
+      for (int c = 0; c < cols; ++c) row.push_back(column(stmt, c));
+      out.rows.emplace_back(std::move(row));
+    }
+    if (sqlite3_stmt_readonly(stmt) == 0) out.affected = sqlite3_changes64(db_.get());
+    return out;
+  }
+
+ private:
+  // A kept statement: param_of[i] is the index into the caller's parameters of SQLite
+  // parameter i + 1 (the `$N` names in order of first use).
+  struct Prepared {
+    StmtPtr stmt;
+    std::vector<size_t> param_of;
+    size_t max_param = 0;
+  };
+  // Kept statements at most; when full, all are dropped (the working set is small).
+  static constexpr size_t kMaxPrepared = 128;
+
+  DbResult<const Prepared*> prepared(std::string_view sql) {
+    std::string key(sql);
+    if (auto it = prepared_.find(key); it != prepared_.end()) return &it->second;
     sqlite3_stmt* raw = nullptr;
     const char* tail = nullptr;
-    int rc = sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &raw, &tail);
-    StmtPtr stmt(raw);
+    int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &raw, &tail);
+    Prepared p;
+    p.stmt.reset(raw);
     if (rc != SQLITE_OK) return sqlite_error(db_.get(), rc, "prepare");
-    if (stmt == nullptr) return make_db_error(DbErrorKind::kUsage, "empty statement");
+    if (p.stmt == nullptr) return make_db_error(DbErrorKind::kUsage, "empty statement");
     for (const char* t = tail; t != sql.data() + sql.size(); ++t) {
       if (*t != ' ' && *t != '\n' && *t != '\t' && *t != '\r' && *t != ';') {
         return make_db_error(DbErrorKind::kUsage,
                              "one statement per query (use parameters, not several statements)");
       }
     }
-    int n = sqlite3_bind_parameter_count(stmt.get());
+    const int n = sqlite3_bind_parameter_count(p.stmt.get());
     for (int i = 1; i <= n; ++i) {
-      const char* name = sqlite3_bind_parameter_name(stmt.get(), i);
+      const char* name = sqlite3_bind_parameter_name(p.stmt.get(), i);
       size_t k = 0;
       bool ok = name != nullptr && name[0] == '$' && name[1] >= '1' && name[1] <= '9';
       if (ok) {
@@ -87,37 +148,21 @@ class SqliteDb final : public Db {
             DbErrorKind::kUsage,
             std::string("placeholders must be $1, $2, ...: got ") + (name != nullptr ? name : "?"));
       }
-      if (k > params.size()) {
-        return make_db_error(DbErrorKind::kUsage, "statement uses $" + std::to_string(k) +
-                                                      " but only " + std::to_string(params.size()) +
-                                                      " parameters were given");
-      }
-      RITMA_TRY(bind(stmt.get(), i, params[k - 1]));
+      p.param_of.push_back(k - 1);
+      p.max_param = std::max(p.max_param, k);
     }
-    DbRows out;
-    int cols = sqlite3_column_count(stmt.get());
-    for (int c = 0; c < cols; ++c) out.columns.emplace_back(sqlite3_column_name(stmt.get(), c));
-    for (;;) {
-      rc = sqlite3_step(stmt.get());
-      if (rc == SQLITE_DONE) break;
-      if (rc != SQLITE_ROW)
-        return sqlite_error(db_.get(), sqlite3_extended_errcode(db_.get()), "step");
-      std::vector<DbValue> row;
-      row.reserve(static_cast<size_t>(cols));
-      for (int c = 0; c < cols; ++c) row.push_back(column(stmt.get(), c));
-      out.rows.emplace_back(std::move(row));
-    }
-    if (sqlite3_stmt_readonly(stmt.get()) == 0) out.affected = sqlite3_changes64(db_.get());
-    return out;
+    if (prepared_.size() >= kMaxPrepared) prepared_.clear();
+    return &prepared_.emplace(std::move(key), std::move(p)).first->second;
   }
 
- private:
   DbStatus exec_simple(const char* sql) {
     int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) return sqlite_error(db_.get(), sqlite3_extended_errcode(db_.get()), sql);
     return {};
   }
 
+  // SQLITE_STATIC: the caller's values outlive the statement's use, and do_query clears the
+  // bindings before it returns.
   static DbStatus bind(sqlite3_stmt* s, int i, const DbValue& v) {
     int rc = SQLITE_OK;
     if (std::holds_alternative<DbNull>(v)) {
@@ -127,12 +172,12 @@ class SqliteDb final : public Db {
     } else if (const double* d = std::get_if<double>(&v)) {
       rc = sqlite3_bind_double(s, i, *d);
     } else if (const std::string* t = std::get_if<std::string>(&v)) {
-      rc = sqlite3_bind_text64(s, i, t->data(), t->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+      rc = sqlite3_bind_text64(s, i, t->data(), t->size(), SQLITE_STATIC, SQLITE_UTF8);
     } else {
       const Bytes& b = std::get<Bytes>(v);
       // A zero-length blob must stay a blob, not NULL.
       rc = b.empty() ? sqlite3_bind_zeroblob(s, i, 0)
-                     : sqlite3_bind_blob64(s, i, b.data(), b.size(), SQLITE_TRANSIENT);
+                     : sqlite3_bind_blob64(s, i, b.data(), b.size(), SQLITE_STATIC);
     }
     if (rc != SQLITE_OK) return sqlite_error(nullptr, rc, "bind");
     return {};
@@ -159,6 +204,7 @@ class SqliteDb final : public Db {
   }
 
   DbPtr db_;
+  std::unordered_map<std::string, Prepared> prepared_;  // after db_: finalized before it closes
 };
 
 }  // namespace
@@ -176,8 +222,11 @@ DbResult<std::unique_ptr<Db>> open_sqlite_db(const DbUrl& url, int busy_timeout_
   }
   sqlite3_extended_result_codes(db.get(), 1);
   sqlite3_busy_timeout(db.get(), busy_timeout_ms);
+  // synchronous=FULL: a commit is on disk when it returns (WAL fsynced), so an answered
+  // request's audit record, budget debit and idempotency key survive a power cut, as they do
+  // on PostgreSQL. NORMAL could lose the last commits.
   for (const char* s :
-       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
     rc = sqlite3_exec(db.get(), s, nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) {
       return sqlite_error(db.get(), sqlite3_extended_errcode(db.get()), url.sqlite_path + ": " + s);

@@ -116,6 +116,60 @@ Migration make_v1() {
   return m;
 }
 
+// The audit log (audit_log.h, docs/FORMAT.md §15): one chain across tenants, so no RLS. The
+// server's role may read and append, never change or remove: no UPDATE, DELETE or TRUNCATE.
+// Integers that are uint64 in a record (seq, latency_ns) hold their int64 bit pattern.
+const std::vector<TableDef>& v2_tables() {
+  static const std::vector<TableDef> tables = {
+      {"audit_records",
+       "seq %INT% PRIMARY KEY,\n"
+       "time_ns %INT% NOT NULL,\n"
+       "tenant %TEXT% NOT NULL,\n"
+       "actor %TEXT% NOT NULL,\n"
+       "action %TEXT% NOT NULL,\n"
+       "decision %TEXT% NOT NULL,\n"
+       "tool %TEXT% NOT NULL,\n"
+       "input_digest %BLOB%,\n"
+       "latency_ns %INT% NOT NULL,\n"
+       "result_digest %BLOB%,\n"
+       "leaf_hash %BLOB% NOT NULL,\n"
+       "canonical %BLOB% NOT NULL",
+       "SELECT, INSERT"},
+      {"audit_checkpoints",
+       "tree_size %INT% PRIMARY KEY,\n"
+       "root %BLOB% NOT NULL,\n"
+       "note %TEXT% NOT NULL,\n"
+       "time_ns %INT% NOT NULL,\n"
+       "frontier %BLOB% NOT NULL",
+       "SELECT, INSERT"},
+  };
+  return tables;
+}
+
+std::string create_global_tables(const std::vector<TableDef>& tables, DbBackend b) {
+  std::string sql;
+  for (const TableDef& t : tables) {
+    sql += "CREATE TABLE " + t.name + " (\n" + with_types(t.body, b) + "\n)";
+    sql += b == DbBackend::kSqlite ? " STRICT;\n" : ";\n";
+    if (b == DbBackend::kPostgres) {
+      sql += "REVOKE ALL ON " + t.name + " FROM PUBLIC;\n";
+      sql += "GRANT " + t.app_privileges + " ON " + t.name + " TO " + std::string(kAppRole) + ";\n";
+    }
+  }
+  return sql;
+}
+
+Migration make_v2() {
+  Migration m;
+  m.version = 2;
+  m.name = "audit log: records and checkpoints";
+  const std::string index =
+      "CREATE INDEX audit_records_by_tenant ON audit_records (tenant, time_ns);\n";
+  m.sqlite_sql = create_global_tables(v2_tables(), DbBackend::kSqlite) + index;
+  m.postgres_sql = create_global_tables(v2_tables(), DbBackend::kPostgres) + index;
+  return m;
+}
+
 constexpr std::string_view kCreateMigrationsTable =
     "CREATE TABLE IF NOT EXISTS schema_migrations (\n"
     "version %INT% PRIMARY KEY,\n"
@@ -150,7 +204,7 @@ DbResult<int64_t> max_version(Txn& txn) {
 }  // namespace
 
 const std::vector<Migration>& builtin_migrations() {
-  static const std::vector<Migration> list = {make_v1()};
+  static const std::vector<Migration> list = {make_v1(), make_v2()};
   return list;
 }
 

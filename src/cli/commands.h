@@ -52,4 +52,7 @@ void register_requiem_commands(CLI::App& app);
 // `requiem audit verify`: the control plane's audit log, record by record (FORMAT.md §15).
 void register_requiem_audit_command(CLI::App& app);
 
+// `requiem migrate --db URL`: the control plane's schema migrations (docs/API.md "Database").
+void register_requiem_migrate_command(CLI::App& app);
+
 }  // namespace ritma::cli

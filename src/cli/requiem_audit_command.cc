@@ -1,22 +1,22 @@
-// `requiem audit verify --db sqlite:PATH --key PUBKEY`: walks the control plane's audit log
-// (docs/FORMAT.md §15) and names every broken record or checkpoint.
+// `requiem audit verify --db URL --key PUBKEY`: walks the control plane's audit log
+// (docs/FORMAT.md §15) in its SQLite or PostgreSQL database and names every broken record or
+// checkpoint.
 //
 // Exit codes: 0 every record and checkpoint verified under the pinned key; 1 problems found
 // (each one listed: the seq or checkpoint size, the field, what is wrong); 2 the database or
 // the key could not be read, or the arguments are wrong.
-#include <sqlite3.h>
-
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "api/audit_log.h"
+#include "api/db.h"
 #include "cli/commands.h"
 #include "cli/number_text.h"
 #include "core/key_file.h"
-#include "store/sqlite_handles.h"
 
 namespace ritma::cli {
 namespace {
@@ -35,40 +35,34 @@ struct AuditVerifyCliOptions {
   throw CLI::RuntimeError(code);
 }
 
-// "sqlite:PATH" (or a bare path). PostgreSQL URLs are recognised and refused plainly: the
-// audit log is kept in SQLite only so far.
-std::string sqlite_path_of(const std::string& url) {
-  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
-    fail(
-        "the audit log on PostgreSQL is not built yet; only sqlite:PATH databases can be "
-        "verified",
-        2);
+// The database URL as db.h parses it; a bare path is read as sqlite:PATH.
+std::string db_url_of(const std::string& db) {
+  if (db.empty()) fail("--db wants sqlite:PATH or postgresql://...", 2);
+  if (db.find(':') == std::string::npos || db.starts_with("/") || db.starts_with(".")) {
+    return "sqlite:" + db;
   }
-  std::string path = url.starts_with("sqlite:") ? url.substr(7) : url;
-  if (path.empty()) fail("--db wants sqlite:PATH", 2);
-  return path;
+  return db;
 }
 
 void run_audit_verify(const AuditVerifyCliOptions& o) {
-  const std::string path = sqlite_path_of(o.db);
+  const std::string url = db_url_of(o.db);
+  auto parsed = api::parse_db_url(url);
+  if (!parsed) fail(parsed.error().message, 2);
   auto key = load_public_key_file(o.key);
   if (!key) fail(key.error().message, 2);
-
-  sqlite3* raw = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
-  store::DbPtr db(raw);
-  if (rc != SQLITE_OK) {
-    fail("cannot open " + path + ": " + (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)),
-         2);
+  // A SQLite file must exist: opening would otherwise create an empty database.
+  if (parsed->backend == api::DbBackend::kSqlite && !std::filesystem::exists(parsed->sqlite_path)) {
+    fail("cannot open " + parsed->sqlite_path + ": no such file", 2);
   }
-  sqlite3_busy_timeout(raw, 5000);
+  auto db = api::Db::open(url);
+  if (!db) fail(db.error().message, 2);
+  const std::string& shown = (*db)->url();
 
   api::AuditVerifyOptions vo;
   vo.key = *key;
   vo.origin = o.origin;
-  auto report = api::verify_audit_log(raw, vo);
-  if (!report) fail(path + ": " + report.error().message, 2);
+  auto report = api::verify_audit_log(**db, vo);
+  if (!report) fail(shown + ": " + report.error().message, 2);
 
   if (o.json) {
     json problems = json::array();
@@ -88,7 +82,7 @@ void run_audit_verify(const AuditVerifyCliOptions& o) {
                      .dump(2)
               << "\n";
   } else {
-    std::cout << "audit log:   " << path << "\n";
+    std::cout << "audit log:   " << shown << "\n";
     std::cout << "records:     " << with_commas(report->records) << "\n";
     std::cout << "checkpoints: " << with_commas(report->checkpoints) << " (key "
               << key_fingerprint(key->key) << ")\n";
@@ -112,7 +106,8 @@ void register_requiem_audit_command(CLI::App& app) {
       "Walk every audit record and checkpoint: strict decoding, seq continuity, the prev chain, "
       "the stored columns against the signed bytes, each checkpoint's signature and Merkle "
       "root. Exit 0 verified, 1 problems (each named), 2 unreadable");
-  ver->add_option("--db", o->db, "The control plane's database: sqlite:PATH")->required();
+  ver->add_option("--db", o->db, "The control plane's database: sqlite:PATH or postgresql://...")
+      ->required();
   ver->add_option("--key", o->key, "The checkpoint signer's public key file")->required();
   ver->add_option("--origin", o->origin,
                   "The expected checkpoint origin line (requiem-audit/<name>); default: any");

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "api/db.h"
 #include "cli/commands.h"
 #include "cli/time_text.h"
 #include "core/durable_file.h"
@@ -50,7 +51,11 @@ struct CommonOptions {
   std::string key;          // exec/replay: private key file; verify: public key file or fingerprint
   bool json = false;
   bool no_trace = false;
-  fs::path state() const { return state_dir.empty() ? default_state_dir() : fs::path(state_dir); }
+  std::string tenant;  // --tenant: the state of one tenant, STATE/tenants/<tenant> (as serve)
+  fs::path state() const {
+    const fs::path base = state_dir.empty() ? default_state_dir() : fs::path(state_dir);
+    return tenant.empty() ? base : base / "tenants" / tenant;
+  }
 };
 
 struct ExecCliOptions : CommonOptions {
@@ -292,6 +297,12 @@ void register_requiem_commands(CLI::App& app) {
   ex->add_option("--state-dir", eo->state_dir,
                  "Where the CAS and bundles live (default $REQUIEM_HOME, else "
                  "$RITMA_BASE_DIR/requiem)");
+  ex->add_option("--tenant", eo->tenant,
+                 "Keep this run's CAS and bundles apart, under STATE/tenants/TENANT (as `requiem "
+                 "serve` does)")
+      ->check([](const std::string& t) {
+        return api::valid_tenant(t) ? std::string() : "not a tenant name ([A-Za-z0-9._-]{1,64})";
+      });
   ex->add_flag("--no-trace", eo->no_trace, "Do not record the kernel trace (the bundle says so)");
   ex->add_flag("--json", eo->json, "Print the result as JSON (not the command's output)");
   ex->callback([eo] { run_exec(*eo); });
@@ -306,6 +317,12 @@ void register_requiem_commands(CLI::App& app) {
   ver->add_option("bundle", *vbundle, "The bundle directory")->required();
   ver->add_option("--key", vo->key, "The signer: a public key file or its fingerprint");
   ver->add_option("--state-dir", vo->state_dir, "Where the CAS lives");
+  ver->add_option("--tenant", vo->tenant,
+                 "Keep this run's CAS and bundles apart, under STATE/tenants/TENANT (as `requiem "
+                 "serve` does)")
+      ->check([](const std::string& t) {
+        return api::valid_tenant(t) ? std::string() : "not a tenant name ([A-Za-z0-9._-]{1,64})";
+      });
   ver->add_flag("--json", vo->json, "Print the result as JSON");
   ver->callback([vo, vbundle] { run_verify(*vo, *vbundle); });
 
@@ -320,6 +337,12 @@ void register_requiem_commands(CLI::App& app) {
   rep->add_option("--state-dir", ro->state_dir, "Where the CAS and bundles live");
   rep->add_option("--signing-key", ro->signing_key,
                   "Signs the replay's own bundle (default: $REQUIEM_SIGNING_KEY)");
+  rep->add_option("--tenant", ro->tenant,
+                 "Keep this run's CAS and bundles apart, under STATE/tenants/TENANT (as `requiem "
+                 "serve` does)")
+      ->check([](const std::string& t) {
+        return api::valid_tenant(t) ? std::string() : "not a tenant name ([A-Za-z0-9._-]{1,64})";
+      });
   rep->add_flag("--no-trace", ro->no_trace, "Do not trace the replay");
   rep->add_flag("--json", ro->json, "Print the comparison as JSON");
   rep->callback([ro, rbundle] { run_replay(*ro, *rbundle); });

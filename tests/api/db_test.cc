@@ -63,6 +63,10 @@ DbResult<int64_t> count_executions(Txn& txn) {
   return row->get_int(0);
 }
 
+// The audit log's tables (migration 2, src/api/audit_log.h): they have a `tenant` column but
+// hold one chain across tenants, so no RLS; the server's role may only SELECT and INSERT.
+const std::set<std::string> kAuditTables = {"audit_checkpoints", "audit_records"};
+
 std::string BackendName(const ::testing::TestParamInfo<DbBackend>& p) {
   return std::string(db_backend_name(p.param));
 }
@@ -111,7 +115,7 @@ TEST_P(DbTest, MigrationsApplyOnceAndReapplyAsNoOp) {
   ASSERT_DB_ASSIGN(int64_t before, schema_version(*owner));
   EXPECT_EQ(before, 0);
   ASSERT_DB_ASSIGN(MigrateReport first, apply_migrations(*owner));
-  EXPECT_EQ(first.applied, std::vector<int64_t>{1});
+  EXPECT_EQ(first.applied, (std::vector<int64_t>{1, 2}));
   EXPECT_EQ(first.version, builtin_migrations().back().version);
   ASSERT_DB_ASSIGN(MigrateReport again, apply_migrations(*owner));
   EXPECT_TRUE(again.applied.empty());
@@ -132,6 +136,42 @@ TEST_P(DbTest, MigrationsApplyOnceAndReapplyAsNoOp) {
                      txn.query("SELECT count(*) FROM " + table + " WHERE tenant = $1"));
     EXPECT_EQ(*rows[0].get_int(0), 0) << table;
   }
+  for (const std::string& table : kAuditTables) {
+    ASSERT_DB_ASSIGN(DbRows rows, txn.query_global("SELECT count(*) FROM " + table));
+    EXPECT_EQ(*rows[0].get_int(0), 0) << table;
+  }
+}
+
+// query_global: statements on tables without tenant scoping, in tenant and admin
+// transactions; its parameters start at $1 and no tenant is bound.
+TEST_P(DbTest, QueryGlobalBindsNoTenant) {
+  ASSERT_DB_OK(migrate());
+  ASSERT_DB_ASSIGN(auto db, open_server());
+  {
+    ASSERT_DB_ASSIGN(Txn txn, db->begin("acme"));
+    ASSERT_DB_ASSIGN(
+        DbRows ins,
+        txn.query_global("INSERT INTO audit_checkpoints (tree_size, root, note, "
+                         "time_ns, frontier) VALUES ($1, $2, $3, $4, $5)",
+                         {DbValue(int64_t{1}), DbValue(Bytes(32, 7)), DbValue(std::string("note")),
+                          DbValue(int64_t{5}), DbValue(Bytes(32, 7))}));
+    EXPECT_EQ(ins.affected, 1);
+    // The parameter count must match: $1 is the caller's, not the tenant.
+    auto extra =
+        txn.query_global("SELECT count(*) FROM audit_checkpoints", {DbValue(std::string("acme"))});
+    ASSERT_FALSE(extra.ok());
+    EXPECT_EQ(extra.error().kind, DbErrorKind::kUsage);
+    ASSERT_DB_ASSIGN(DbRows one, txn.query_global("SELECT note FROM audit_checkpoints WHERE "
+                                                  "tree_size = $1",
+                                                  {DbValue(int64_t{1})}));
+    EXPECT_EQ(*one[0].get_text(0), "note");
+    ASSERT_DB_OK(txn.commit());
+    EXPECT_FALSE(txn.query_global("SELECT 1").ok());  // closed
+  }
+  ASSERT_DB_ASSIGN(Txn admin, db->begin_admin(TxnMode::kRead));
+  EXPECT_EQ(admin.backend(), GetParam());
+  ASSERT_DB_ASSIGN(DbRows rows, admin.query_global("SELECT count(*) FROM audit_checkpoints"));
+  EXPECT_EQ(*rows[0].get_int(0), 1);
 }
 
 TEST_P(DbTest, MigrationsRefuseANewerSchemaAndBadLists) {
@@ -168,9 +208,10 @@ TEST_P(DbTest, AFailingMigrationLeavesNothing) {
   list.push_back(broken);
   auto r = apply_migrations(*owner, list);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message.find("migration 2 (broken)"), std::string::npos) << r.error().message;
+  const std::string failed = "migration " + std::to_string(broken.version) + " (broken)";
+  EXPECT_NE(r.error().message.find(failed), std::string::npos) << r.error().message;
   ASSERT_DB_ASSIGN(int64_t v, schema_version(*owner));
-  EXPECT_EQ(v, 1);
+  EXPECT_EQ(v, builtin_migrations().back().version);
   ASSERT_DB_ASSIGN(Txn txn, owner->begin_admin(TxnMode::kRead));
   auto q = txn.query("SELECT count(*) FROM half_done");
   EXPECT_FALSE(q.ok()) << "the broken migration's table survived";
@@ -530,7 +571,7 @@ class PgRlsTest : public ::testing::Test {
   test::PgDatabase db_;
 };
 
-TEST_F(PgRlsTest, EveryTableButTheMigrationListIsATenantTableWithForcedRls) {
+TEST_F(PgRlsTest, EveryTableButTheMigrationListAndAuditLogIsATenantTableWithForcedRls) {
   ASSERT_DB_ASSIGN(auto su, Db::open(db_.superuser_url));
   ASSERT_DB_ASSIGN(Txn txn, su->begin_admin(TxnMode::kRead));
   ASSERT_DB_ASSIGN(DbRows rows,
@@ -546,6 +587,20 @@ TEST_F(PgRlsTest, EveryTableButTheMigrationListIsATenantTableWithForcedRls) {
     std::string name = *r.get_text(0);
     EXPECT_EQ(*r.get_text(3), "requiem_owner") << name;
     if (name == "schema_migrations") continue;
+    if (kAuditTables.contains(name)) {
+      EXPECT_EQ(*r.get_int(1), 0) << name << ": the audit log is one chain, not a tenant table";
+      ASSERT_DB_ASSIGN(DbRows priv,
+                       txn.query("SELECT p, has_table_privilege('requiem_app', $1, p) FROM "
+                                 "unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', "
+                                 "'TRUNCATE', 'REFERENCES', 'TRIGGER']) AS p ORDER BY 1",
+                                 {DbValue(name)}));
+      std::set<std::string> granted;
+      for (const DbRow& p : priv.rows) {
+        if (*p.get_int(1) == 1) granted.insert(*p.get_text(0));
+      }
+      EXPECT_EQ(granted, (std::set<std::string>{"INSERT", "SELECT"})) << name;
+      continue;
+    }
     EXPECT_EQ(*r.get_int(4), 1) << name << " has no `tenant text NOT NULL` column";
     EXPECT_EQ(*r.get_int(1), 1) << name << ": ROW LEVEL SECURITY not enabled";
     EXPECT_EQ(*r.get_int(2), 1) << name << ": ROW LEVEL SECURITY not forced";
@@ -571,7 +626,11 @@ TEST_F(PgRlsTest, WithoutTheTenantSettingTheServerRoleSeesNoRows) {
   if (HasFatalFailure()) return;
   ASSERT_DB_ASSIGN(auto su, Db::open(db_.superuser_url));
   ASSERT_DB_ASSIGN(auto owner, Db::open(db_.owner_url));
-  std::vector<std::string> tables = catalog_tenant_tables(*su);
+  // The tables with a tenant column, less the audit log's (no RLS; see below).
+  std::vector<std::string> tables;
+  for (const std::string& t : catalog_tenant_tables(*su)) {
+    if (!kAuditTables.contains(t)) tables.push_back(t);
+  }
   ASSERT_EQ(tables.size(), tenant_tables().size());
   for (const std::string& table : tables) {
     std::string sql = "SELECT count(*) FROM \"" + table + "\"";
@@ -676,6 +735,44 @@ TEST_F(PgRlsTest, TheServerRoleCannotBypassRls) {
     ASSERT_FALSE(r.ok()) << sql;
     EXPECT_EQ(r.error().sqlstate, "42501") << sql << ": " << describe(r.error());
   }
+}
+
+// The audit log is append-only for the server's role: SELECT and INSERT, never UPDATE,
+// DELETE or TRUNCATE (tampering needs the owner's credentials, and verify names it).
+TEST_F(PgRlsTest, TheServerRoleCannotChangeOrRemoveAuditRecords) {
+  ASSERT_DB_ASSIGN(auto server, Db::open(db_.server_url));
+  {
+    ASSERT_DB_ASSIGN(Txn t, server->begin("acme"));
+    ASSERT_DB_OK(t.query_global(
+        "INSERT INTO audit_records (seq, time_ns, tenant, actor, action, decision, tool, "
+        "latency_ns, leaf_hash, canonical) VALUES (0, 1, 'acme', 'a', 'exec', 'allow', 't', 0, "
+        "$1, $2)",
+        {DbValue(Bytes(32, 1)), DbValue(Bytes{0x80})}));
+    ASSERT_DB_OK(t.query_global(
+        "INSERT INTO audit_checkpoints (tree_size, root, note, time_ns, frontier) VALUES (1, "
+        "$1, 'n', 1, $1)",
+        {DbValue(Bytes(32, 1))}));
+    ASSERT_DB_OK(t.commit());
+  }
+  for (const char* sql :
+       {"UPDATE audit_records SET tenant = 'evil' WHERE seq = 0",
+        "UPDATE audit_records SET canonical = canonical", "DELETE FROM audit_records WHERE seq = 0",
+        "DELETE FROM audit_records", "TRUNCATE audit_records",
+        "UPDATE audit_checkpoints SET note = 'forged'", "DELETE FROM audit_checkpoints",
+        "TRUNCATE audit_checkpoints", "ALTER TABLE audit_records ADD COLUMN x bigint",
+        "DROP TABLE audit_records"}) {
+    for (bool as_tenant : {false, true}) {
+      auto txn = as_tenant ? server->begin("acme") : server->begin_admin();
+      ASSERT_DB_OK(txn);
+      auto r = txn->query_global(sql);
+      ASSERT_FALSE(r.ok()) << sql;
+      EXPECT_EQ(r.error().sqlstate, "42501") << sql << ": " << describe(r.error());
+    }
+  }
+  ASSERT_DB_ASSIGN(Txn t, server->begin_admin(TxnMode::kRead));
+  ASSERT_DB_ASSIGN(DbRows rows, t.query("SELECT count(*) FROM audit_records WHERE tenant = "
+                                        "'acme'"));
+  EXPECT_EQ(*rows[0].get_int(0), 1);
 }
 
 TEST_F(PgRlsTest, PasswordsAreRequiredOverTcp) {

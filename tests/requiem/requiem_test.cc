@@ -264,5 +264,27 @@ TEST(Requiem, BadInputIsRefusedWithoutABundle) {
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
 }
 
+// --tenant keeps a tenant's runs (CAS and bundles) under STATE/tenants/<tenant>, as `requiem
+// serve` does: another tenant's view of the state does not hold them.
+TEST(Requiem, TenantScopesTheLocalState) {
+  Env e;
+  auto r = e.requiem({"exec", "--state-dir", e.state().string(), "--key", e.key_file().string(),
+                      "--workspace", e.ws().string(), "--tenant", "acme", "--no-trace", "--json",
+                      "--", "true"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  const fs::path bundle = j["bundle"].get<std::string>();
+  EXPECT_EQ(bundle.parent_path(), e.state() / "tenants" / "acme" / "bundles");
+  EXPECT_FALSE(fs::exists(e.state() / "bundles"));
+  r = e.requiem({"verify", bundle.string(), "--state-dir", e.state().string(), "--tenant", "acme"});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;  // consistent, key not pinned
+  r = e.requiem({"verify", bundle.string(), "--state-dir", e.state().string(), "--tenant", "globex"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;  // globex's CAS does not hold its objects
+  r = e.requiem({"exec", "--state-dir", e.state().string(), "--key", e.key_file().string(),
+                 "--workspace", e.ws().string(), "--tenant", "../x", "--", "true"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("tenant"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace ritma::requiem
