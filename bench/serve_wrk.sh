@@ -31,9 +31,7 @@ cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null; rm
 trap cleanup EXIT
 "$build_dir/src/ritma" keys init --base-dir "$work/keys" --node-id bench >/dev/null
 key=$work/keys/RITMA_OUT/_meta/keys/node.key
-pub=$work/signer.pub
-"$build_dir/src/ritma" keys show --base-dir "$work/keys" 2>/dev/null | grep -m1 '^PUBLIC+KEY' > "$pub" ||
-  "$build_dir/src/ritma" keys show --base-dir "$work/keys" > "$pub"
+pub=$work/keys/RITMA_OUT/_meta/keys/node.pub
 head -c 48 /dev/urandom | base64 | tr -d '\n' > "$work/hs.secret"
 chmod 600 "$work/hs.secret"
 cat > "$work/config.json" <<JSON

@@ -569,5 +569,48 @@ TEST_F(ServeTest, AuditProofsAreServedForTheTenantsOwnRecords) {
   EXPECT_EQ(get(p, "acme", "/v1/audit/proof").status, 400);
 }
 
+// TLS with client certificates: a client with a certificate the configured CA signed is served;
+// without one, or with one from another CA, the handshake fails.
+TEST_F(ServeTest, MutualTlsAdmitsOnlyClientsTheCaSigned) {
+  if (postgres()) GTEST_SKIP() << "TLS does not depend on the database; run on SQLite";
+  const fs::path d = tmp_.path();
+  auto sh = [&](const std::string& cmd) {
+    auto r = test::run_program({"/bin/sh", "-c", "cd '" + d.string() + "' && " + cmd});
+    return r.exit_code == 0 ? std::string() : r.err;
+  };
+  auto cert = [&](const std::string& name, const std::string& ca, const std::string& ext) {
+    return sh("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/CN=" +
+              name + "' -keyout " + name + ".key -out " + name + ".csr 2>/dev/null && " +
+              "printf '" + ext + "' > " + name + ".ext && openssl x509 -req -in " + name +
+              ".csr -CA " + ca + ".crt -CAkey " + ca + ".key -CAcreateserial -days 2 -extfile " +
+              name + ".ext -out " + name + ".crt 2>/dev/null");
+  };
+  for (const std::string ca : {"ca", "other-ca"}) {
+    ASSERT_EQ(sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "
+                 "'/CN=" + ca + "' -days 2 -keyout " + ca + ".key -out " + ca + ".crt 2>/dev/null"),
+              "");
+  }
+  ASSERT_EQ(cert("server", "ca", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"), "");
+  ASSERT_EQ(cert("client", "ca", "extendedKeyUsage=clientAuth\n"), "");
+  ASSERT_EQ(cert("intruder", "other-ca", "extendedKeyUsage=clientAuth\n"), "");
+  auto s = start(config(), {"--tls-cert", (d / "server.crt").string(), "--tls-key",
+                            (d / "server.key").string(), "--client-ca", (d / "ca.crt").string()});
+  ASSERT_GT(s->port(), 0);
+  auto get_with = [&](const std::string& who) {
+    httplib::SSLClient c("127.0.0.1", s->port(),
+                         who.empty() ? std::string() : (d / (who + ".crt")).string(),
+                         who.empty() ? std::string() : (d / (who + ".key")).string());
+    c.set_ca_cert_path((d / "ca.crt").c_str());
+    c.enable_server_certificate_verification(true);
+    auto r = c.Get("/v1/tools", {{"Authorization", "Bearer " + hs256_token(secret_, claims("acme"))}});
+    return r ? r->status : 0;
+  };
+  EXPECT_EQ(get_with("client"), 200);
+  EXPECT_EQ(get_with(""), 0);
+  EXPECT_EQ(get_with("intruder"), 0);
+  // Plain HTTP on the TLS port gets nothing either.
+  EXPECT_EQ(call(s->port(), "GET", "/healthz", "").status, 0);
+}
+
 }  // namespace
 }  // namespace ritma
