@@ -374,7 +374,14 @@ struct ControlPlane::Impl {
     });
     if (r.status != 200) return r;
     if (!location) return error_response(409, "no_bundle", "the execution has no bundle (yet)");
-    const fs::path dir = o.state_dir / *location;
+    // The row says where; the path must still be one of this tenant's bundles (a database
+    // edited by hand must not make the server read other files).
+    const fs::path rel = fs::path(*location).lexically_normal();
+    const fs::path bundles = fs::path("tenants") / who.tenant / "bundles";
+    if (rel.parent_path() != bundles || rel.filename().string().starts_with(".")) {
+      return error_response(500, "bundle_unreadable", "the execution's bundle location is invalid");
+    }
+    const fs::path dir = o.state_dir / rel;
     json files = json::object();
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(dir, ec)) {

@@ -40,7 +40,8 @@ struct Migration {
 // by appending to this list in schema.cc with the next version numbers.
 const std::vector<Migration>& builtin_migrations();
 
-// The tables with a `tenant` column (what RLS covers on PostgreSQL).
+// The tenant tables: those row-level security covers on PostgreSQL. (The audit tables have a
+// `tenant` column too, but are one log across tenants: no RLS, SELECT and INSERT only.)
 const std::vector<std::string>& tenant_tables();
 
 struct MigrateReport {

@@ -160,7 +160,7 @@ struct Reply {
   httplib::Headers headers;
 };
 
-class ServeTest : public ::testing::Test {
+class RequiemServeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (sodium_init() < 0) FAIL() << "libsodium";
@@ -309,7 +309,7 @@ std::pair<std::string, uint64_t> raw_post(int port, uint64_t content_length, uin
   return {status, sent};
 }
 
-TEST_F(ServeTest, AuthenticationFailuresAre401AndTheTenantHeaderCannotBeSpoofed) {
+TEST_F(RequiemServeTest, AuthenticationFailuresAre401AndTheTenantHeaderCannotBeSpoofed) {
   auto s = start(config());
   ASSERT_GT(s->port(), 0);
   const int p = s->port();
@@ -344,7 +344,7 @@ TEST_F(ServeTest, AuthenticationFailuresAre401AndTheTenantHeaderCannotBeSpoofed)
   EXPECT_EQ(post_exec(p, "globex", {{"tool", "secret-tool"}}).status, 404);
 }
 
-TEST_F(ServeTest, AnotherTenantsExecutionIsNotFound) {
+TEST_F(RequiemServeTest, AnotherTenantsExecutionIsNotFound) {
   auto s = start(config());
   ASSERT_GT(s->port(), 0);
   const int p = s->port();
@@ -369,7 +369,7 @@ TEST_F(ServeTest, AnotherTenantsExecutionIsNotFound) {
   EXPECT_EQ(get(p, "acme", "/v1/executions").body["executions"].size(), 1u);
 }
 
-TEST_F(ServeTest, BodiesOverTheLimitAreRefusedBeforeTheyAreRead) {
+TEST_F(RequiemServeTest, BodiesOverTheLimitAreRefusedBeforeTheyAreRead) {
   auto s = start(config());
   ASSERT_GT(s->port(), 0);
   const int p = s->port();
@@ -428,7 +428,7 @@ TEST_F(ServeTest, BodiesOverTheLimitAreRefusedBeforeTheyAreRead) {
   EXPECT_EQ(call(p, "GET", "/healthz", "").status, 200);
 }
 
-TEST_F(ServeTest, HealthRevealsNothingAndDevModeStaysOnLoopback) {
+TEST_F(RequiemServeTest, HealthRevealsNothingAndDevModeStaysOnLoopback) {
   auto s = start(config());
   ASSERT_GT(s->port(), 0);
   httplib::Client c("127.0.0.1", s->port());
@@ -462,7 +462,7 @@ TEST_F(ServeTest, HealthRevealsNothingAndDevModeStaysOnLoopback) {
   EXPECT_EQ(via.exit_code, 2) << via.err;
 }
 
-TEST_F(ServeTest, IdempotencyKeysGiveOneExecution) {
+TEST_F(RequiemServeTest, IdempotencyKeysGiveOneExecution) {
   auto s = start(config());
   ASSERT_GT(s->port(), 0);
   const int p = s->port();
@@ -498,7 +498,7 @@ TEST_F(ServeTest, IdempotencyKeysGiveOneExecution) {
   EXPECT_EQ(list.body["executions"].size(), 2u) << list.body;  // key-1 and key-20
 }
 
-TEST_F(ServeTest, TwoServersShareOneBudgetAndARestartKeepsIt) {
+TEST_F(RequiemServeTest, TwoServersShareOneBudgetAndARestartKeepsIt) {
   const json cfg = config(50);
   auto a = start(cfg);
   auto b = start(cfg);
@@ -540,7 +540,7 @@ TEST_F(ServeTest, TwoServersShareOneBudgetAndARestartKeepsIt) {
   EXPECT_GE(j.value("records", 0), 200 + 50 + 2) << v.out;
 }
 
-TEST_F(ServeTest, AuditProofsAreServedForTheTenantsOwnRecords) {
+TEST_F(RequiemServeTest, AuditProofsAreServedForTheTenantsOwnRecords) {
   auto s = start(config());
   ASSERT_GT(s->port(), 0);
   const int p = s->port();
@@ -571,8 +571,7 @@ TEST_F(ServeTest, AuditProofsAreServedForTheTenantsOwnRecords) {
 
 // TLS with client certificates: a client with a certificate the configured CA signed is served;
 // without one, or with one from another CA, the handshake fails.
-TEST_F(ServeTest, MutualTlsAdmitsOnlyClientsTheCaSigned) {
-  if (postgres()) GTEST_SKIP() << "TLS does not depend on the database; run on SQLite";
+TEST_F(RequiemServeTest, MutualTlsAdmitsOnlyClientsTheCaSigned) {
   const fs::path d = tmp_.path();
   auto sh = [&](const std::string& cmd) {
     auto r = test::run_program({"/bin/sh", "-c", "cd '" + d.string() + "' && " + cmd});

@@ -19,7 +19,7 @@ echo "built $(basename "$deb") ($(du -h "$deb" | cut -f1))"
 
 contents=$(dpkg-deb -c "$deb")
 paths=$(printf '%s\n' "$contents" | awk '{print $NF}')
-for f in ./usr/bin/ritma ./usr/bin/ritma-sensor ./usr/bin/requiem \
+for f in ./usr/bin/ritma ./usr/bin/ritma-sensor ./usr/bin/requiem ./usr/bin/requiem-serve \
          ./usr/lib/systemd/system/ritma-sensor.service \
          ./usr/lib/systemd/system/ritma-retention.service \
          ./usr/lib/systemd/system/ritma-retention.timer \
