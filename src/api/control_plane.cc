@@ -308,6 +308,42 @@ struct ControlPlane::Impl {
     return std::nullopt;
   }
 
+  // The budget row of one window, locked for the transaction when `lock` (SELECT ... FOR UPDATE
+  // on PostgreSQL; a SQLite write transaction already holds the database's lock); the row must
+  // then exist. nullopt when not locking and there is no row.
+  DbResult<std::optional<BudgetRow>> budget_row(Txn& txn, int64_t window_start, bool lock) {
+    RITMA_ASSIGN_OR_RETURN(
+        DbRows rows,
+        txn.query(std::string("SELECT executions, cpu_ms, wall_ms, output_bytes FROM budgets "
+                              "WHERE tenant = $1 AND window_start_ns = $2") +
+                      (lock && txn_is_pg ? " FOR UPDATE" : ""),
+                  {DbValue(window_start)}));
+    if (rows.empty()) {
+      if (lock) return make_db_error(DbErrorKind::kNotFound, "no budget row for the window");
+      return std::optional<BudgetRow>();
+    }
+    BudgetRow b;
+    RITMA_ASSIGN_OR_RETURN(b.executions, rows[0].get_int(0));
+    RITMA_ASSIGN_OR_RETURN(b.cpu_ms, rows[0].get_int(1));
+    RITMA_ASSIGN_OR_RETURN(b.wall_ms, rows[0].get_int(2));
+    RITMA_ASSIGN_OR_RETURN(b.output_bytes, rows[0].get_int(3));
+    return std::optional<BudgetRow>(b);
+  }
+
+  // The audit record of an execution decision, with the budget around it.
+  DbStatus audit_exec(Txn& txn, const Identity& who, std::string action, Decision d,
+                      std::string reason, const ToolSpec& tool, const Hash32& req_hash,
+                      const BudgetRow& before, const BudgetRow& after, int64_t t0,
+                      std::optional<Hash32> result = std::nullopt) {
+    AuditRecord r = record(who, std::move(action), d, std::move(reason), t0);
+    r.tool = tool_label(tool);
+    r.input_digest = req_hash;
+    r.result_digest = result;
+    r.budget_before = before.entries();
+    r.budget_after = after.entries();
+    return append_audit(txn, r);
+  }
+
   // ---- reads ------------------------------------------------------------------------------
 
   template <typename Fn>
@@ -403,16 +439,8 @@ struct ControlPlane::Impl {
     const int64_t window_ns = static_cast<int64_t>(b.window_seconds) * 1'000'000'000;
     const int64_t start = now - now % window_ns;
     return read(who.tenant, [&](Txn& txn) -> DbResult<ApiResponse> {
-      RITMA_ASSIGN_OR_RETURN(
-          DbRows rows, txn.query("SELECT executions, cpu_ms, wall_ms, output_bytes FROM budgets "
-                                 "WHERE tenant = $1 AND window_start_ns = $2",
-                                 {DbValue(start)}));
-      int64_t used[4] = {0, 0, 0, 0};
-      if (!rows.empty()) {
-        for (size_t i = 0; i < 4; ++i) {
-          RITMA_ASSIGN_OR_RETURN(used[i], rows[0].get_int(i));
-        }
-      }
+      RITMA_ASSIGN_OR_RETURN(std::optional<BudgetRow> row, budget_row(txn, start, false));
+      const BudgetRow used = row.value_or(BudgetRow{});
       RITMA_ASSIGN_OR_RETURN(
           DbRows bucket,
           txn.query("SELECT tokens, updated_ns FROM rate_buckets WHERE tenant = $1"));
@@ -424,10 +452,10 @@ struct ControlPlane::Impl {
       }
       json j{{"tenant", who.tenant},
              {"window", {{"start_ns", start}, {"seconds", b.window_seconds}}},
-             {"executions", {{"used", used[0]}, {"limit", b.max_executions}}},
-             {"cpu_ms", {{"used", used[1]}, {"limit", b.max_cpu_seconds * 1000}}},
-             {"wall_ms", {{"used", used[2]}, {"limit", b.max_wall_seconds * 1000}}},
-             {"output_bytes", {{"used", used[3]}, {"limit", b.max_output_bytes}}},
+             {"executions", {{"used", used.executions}, {"limit", b.max_executions}}},
+             {"cpu_ms", {{"used", used.cpu_ms}, {"limit", b.max_cpu_seconds * 1000}}},
+             {"wall_ms", {{"used", used.wall_ms}, {"limit", b.max_wall_seconds * 1000}}},
+             {"output_bytes", {{"used", used.output_bytes}, {"limit", b.max_output_bytes}}},
              {"rate", {{"tokens", tokens}, {"burst", b.burst}, {"per_second", b.rate_per_second}}},
              {"note", "cpu, wall and output are reserved at the tools' limits when a run is "
                       "admitted and settled to what it used when it ends"}};
@@ -545,12 +573,8 @@ struct ControlPlane::Impl {
     const BudgetSpec& b = o.config.budget_for(who.tenant);
     auto denied = [&](int status, std::string code, std::string message,
                       const BudgetRow& before) -> DbResult<Admission> {
-      AuditRecord r = record(who, "exec", Decision::kDeny, code + ": " + message, t0);
-      r.tool = tool_label(tool);
-      r.input_digest = req_hash;
-      r.budget_before = before.entries();
-      r.budget_after = before.entries();
-      RITMA_TRY(append_audit(txn, r));
+      RITMA_TRY(audit_exec(txn, who, "exec", Decision::kDeny, code + ": " + message, tool,
+                           req_hash, before, before, t0));
       a.kind = Admission::Kind::kDenied;
       a.denial = error_response(status, code, message);
       return a;
@@ -580,17 +604,8 @@ struct ControlPlane::Impl {
          DbValue(static_cast<int64_t>(b.max_cpu_seconds * 1000)),
          DbValue(static_cast<int64_t>(b.max_wall_seconds * 1000)),
          DbValue(static_cast<int64_t>(b.max_output_bytes)), DbValue(now)}));
-    RITMA_ASSIGN_OR_RETURN(DbRows brows,
-                           txn.query("SELECT executions, cpu_ms, wall_ms, output_bytes FROM "
-                                     "budgets WHERE tenant = $1 AND window_start_ns = $2" +
-                                         lock,
-                                     {DbValue(start)}));
-    RITMA_ASSIGN_OR_RETURN(const DbRow* row, brows.one());
-    BudgetRow before;
-    RITMA_ASSIGN_OR_RETURN(before.executions, row->get_int(0));
-    RITMA_ASSIGN_OR_RETURN(before.cpu_ms, row->get_int(1));
-    RITMA_ASSIGN_OR_RETURN(before.wall_ms, row->get_int(2));
-    RITMA_ASSIGN_OR_RETURN(before.output_bytes, row->get_int(3));
+    RITMA_ASSIGN_OR_RETURN(std::optional<BudgetRow> locked, budget_row(txn, start, true));
+    const BudgetRow before = *locked;
 
     if (tokens < 1.0) {
       const double wait_s = (1.0 - tokens) / b.rate_per_second;
@@ -661,12 +676,8 @@ struct ControlPlane::Impl {
           {DbValue(*key), DbValue(Bytes(req_hash.begin(), req_hash.end())), DbValue(a.id),
            DbValue(now), DbValue(expires)}));
     }
-    AuditRecord r = record(who, "exec", Decision::kAllow, "admitted " + a.id, t0);
-    r.tool = tool_label(tool);
-    r.input_digest = req_hash;
-    r.budget_before = before.entries();
-    r.budget_after = after.entries();
-    RITMA_TRY(append_audit(txn, r));
+    RITMA_TRY(audit_exec(txn, who, "exec", Decision::kAllow, "admitted " + a.id, tool, req_hash,
+                         before, after, t0));
     a.kind = Admission::Kind::kAdmitted;
     a.reserved = res;
     a.after = after;
@@ -770,17 +781,9 @@ struct ControlPlane::Impl {
                            : DbValue(DbNull{}),
          out.bundle_location ? DbValue(*out.bundle_location) : DbValue(DbNull{}),
          out.exit_code ? DbValue(*out.exit_code) : DbValue(DbNull{}), DbValue(now)}));
-    RITMA_ASSIGN_OR_RETURN(DbRows brows,
-                           txn.query("SELECT executions, cpu_ms, wall_ms, output_bytes FROM "
-                                     "budgets WHERE tenant = $1 AND window_start_ns = $2" +
-                                         lock,
-                                     {DbValue(a.reserved.window_start_ns)}));
-    RITMA_ASSIGN_OR_RETURN(const DbRow* row, brows.one());
-    BudgetRow before;
-    RITMA_ASSIGN_OR_RETURN(before.executions, row->get_int(0));
-    RITMA_ASSIGN_OR_RETURN(before.cpu_ms, row->get_int(1));
-    RITMA_ASSIGN_OR_RETURN(before.wall_ms, row->get_int(2));
-    RITMA_ASSIGN_OR_RETURN(before.output_bytes, row->get_int(3));
+    RITMA_ASSIGN_OR_RETURN(std::optional<BudgetRow> locked,
+                           budget_row(txn, a.reserved.window_start_ns, true));
+    const BudgetRow before = *locked;
     BudgetRow after = before;
     // The reservation is replaced by what the run used (never more than reserved).
     after.cpu_ms = std::max<int64_t>(
@@ -802,13 +805,8 @@ struct ControlPlane::Impl {
           {DbValue(*key), DbValue(static_cast<int64_t>(response.status)),
            DbValue(Bytes(response.body.begin(), response.body.end()))}));
     }
-    AuditRecord r = record(who, "exec.result", Decision::kAllow, a.id + " " + out.status, t0);
-    r.tool = tool_label(tool);
-    r.input_digest = req_hash;
-    r.result_digest = out.result_digest;
-    r.budget_before = before.entries();
-    r.budget_after = after.entries();
-    return append_audit(txn, r);
+    return audit_exec(txn, who, "exec.result", Decision::kAllow, a.id + " " + out.status, tool,
+                      req_hash, before, after, t0, out.result_digest);
   }
 
   ApiResponse replay_stored(const Admission& a) {
